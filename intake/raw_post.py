@@ -1,0 +1,178 @@
+"""The raw post: our plain JSON schema (docs/post-schema.md), validated into a typed value.
+
+``parse_raw_post(payload, key)`` returns a :class:`RawPost` or a :class:`Rejection` with a
+reason; it never raises on bad input, so the stream can send rejections to the dead-letter topic.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+
+from intake.privacy import mask_pii, pseudonymise
+
+MAX_TEXT_CHARS = 100_000
+MAX_PAYLOAD_BYTES = 1_000_000
+EARLIEST = datetime(2005, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
+_SOURCE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+COLUMNS = (
+    "post_id", "source", "source_post_id", "community_id", "community_name", "author_hash", "text",
+    "created_at", "ingested_at", "url", "lat", "lon", "region_hint", "place_hint",
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+
+
+@dataclass(frozen=True)
+class RawPost:
+    post_id: str
+    source: str
+    source_post_id: str
+    community_id: str
+    community_name: str
+    author_hash: str
+    text: str
+    created_at: datetime
+    ingested_at: datetime
+    url: str
+    lat: float | None
+    lon: float | None
+    region_hint: str
+    place_hint: str
+
+    def row(self) -> list:
+        return [getattr(self, c) for c in COLUMNS]
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["created_at"] = self.created_at.isoformat()
+        d["ingested_at"] = self.ingested_at.isoformat()
+        return d
+
+
+def post_id_for(source: str, source_post_id: str) -> str:
+    """Deterministic id: the same source post always maps to the same id (idempotent sink)."""
+    return hashlib.sha256(f"{source}\x1f{source_post_id}".encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def _clean_text(value: str) -> str:
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _opt_str(d: dict, name: str, limit: int = 1000) -> str | Rejection:
+    value = d.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return Rejection(f"field {name!r} must be a string, got {type(value).__name__}")
+    value = _clean_text(str(value))
+    if len(value) > limit:
+        return Rejection(f"field {name!r} is longer than {limit} characters")
+    return value
+
+
+def parse_time(value) -> datetime | Rejection:
+    """ISO 8601 (with or without zone; naive is UTC) or Unix seconds; returns aware UTC."""
+    if isinstance(value, bool) or value is None:
+        return Rejection("field 'created_at' is missing")
+    try:
+        if isinstance(value, (int, float)):
+            if not math.isfinite(value):
+                return Rejection("field 'created_at' is not a finite number")
+            ts = datetime.fromtimestamp(value, tz=timezone.utc)
+        elif isinstance(value, str):
+            ts = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+        else:
+            return Rejection(f"field 'created_at' must be ISO 8601 text or Unix seconds, got {type(value).__name__}")
+    except (ValueError, OverflowError, OSError):
+        return Rejection(f"field 'created_at' is not a valid time: {str(value)[:40]!r}")
+    return ts
+
+
+def parse_raw_post(payload, key: bytes, now: datetime | None = None) -> RawPost | Rejection:
+    """Validate one raw post (bytes, str or an already-decoded dict)."""
+    now = now or datetime.now(timezone.utc)
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            return Rejection(f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
+        try:
+            payload = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            return Rejection("payload is not valid UTF-8")
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except (ValueError, RecursionError):
+            return Rejection("payload is not valid JSON")
+    if not isinstance(payload, dict):
+        return Rejection(f"payload must be a JSON object, got {type(payload).__name__}")
+
+    source = payload.get("source")
+    if not isinstance(source, str) or not _SOURCE_RE.match(source):
+        return Rejection("field 'source' must be a short lower-case name like 'vk', 'telegram', 'portal'")
+    sid = payload.get("id")
+    if isinstance(sid, bool) or not isinstance(sid, (str, int)) or str(sid).strip() == "":
+        return Rejection("field 'id' (the post id at the source) is missing or not a string/integer")
+    sid = _clean_text(str(sid))
+    if len(sid) > 128:
+        return Rejection("field 'id' is longer than 128 characters")
+    text = payload.get("text")
+    if not isinstance(text, str):
+        return Rejection("field 'text' is missing or not a string")
+    if len(text) > MAX_TEXT_CHARS:
+        return Rejection(f"field 'text' is longer than {MAX_TEXT_CHARS} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return Rejection("field 'text' holds unpaired surrogates (not valid Unicode)")
+    created = parse_time(payload.get("created_at"))
+    if isinstance(created, Rejection):
+        return created
+    if created < EARLIEST or created > now + FUTURE_SLACK:
+        return Rejection(f"field 'created_at' {created.isoformat()} is outside {EARLIEST.date()} .. now + 1 day")
+
+    fields = {}
+    for name, limit in (("author_id", 256), ("community_id", 256), ("community_name", 512), ("url", 2048),
+                        ("region_hint", 256), ("place_hint", 256)):
+        value = _opt_str(payload, name, limit)
+        if isinstance(value, Rejection):
+            return value
+        fields[name] = value
+
+    lat = lon = None
+    geo = payload.get("geo")
+    if geo is not None:
+        if not isinstance(geo, dict):
+            return Rejection("field 'geo' must be an object {lat, lon}")
+        lat, lon = geo.get("lat"), geo.get("lon")
+        for name, v, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > bound:
+                return Rejection(f"field 'geo.{name}' must be a number within ±{bound:g}")
+        lat, lon = float(lat), float(lon)
+
+    return RawPost(
+        post_id=post_id_for(source, sid),
+        source=source,
+        source_post_id=sid,
+        community_id=fields["community_id"],
+        community_name=fields["community_name"],
+        author_hash=pseudonymise(fields["author_id"], key),
+        text=mask_pii(_clean_text(text)),
+        created_at=created,
+        ingested_at=now,
+        url=fields["url"],
+        lat=lat,
+        lon=lon,
+        region_hint=fields["region_hint"],
+        place_hint=fields["place_hint"],
+    )

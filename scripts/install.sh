@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install everything tsur needs into two virtualenvs from the one lock (uv.lock):
+#   .venvs/stream   the Faust worker + CLI   (faust-streaming; mode-streaming pins croniter < 6)
+#   .venvs/airflow  Airflow 3.3 + providers  (needs croniter >= 6.2.2)
+# Both get the shared code (tsur, intake, nlp, geo, warehouse, streams, reports) installed editable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE="${UV_LINK_MODE:-hardlink}"
+if ! command -v uv >/dev/null 2>&1; then
+  echo "installing uv (Python package manager) with pip ..."
+  python3 -m pip install --quiet --user "uv>=0.9,<1" 2>/dev/null || python3 -m pip install --quiet "uv>=0.9,<1"
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+PY="${TSUR_PYTHON:-$(command -v python3.11 || command -v python3)}"
+echo "syncing .venvs/stream (Faust worker) ..."
+UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --quiet
+echo "syncing .venvs/airflow (Airflow) ..."
+UV_PROJECT_ENVIRONMENT=.venvs/airflow uv sync --frozen --python "$PY" --extra airflow --quiet
+echo "installed: .venvs/stream/bin/tsur, .venvs/airflow/bin/airflow"

@@ -1,0 +1,105 @@
+"""Start the real broker (Tansu) and real Faust worker processes for integration tests."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from tsur import processes
+from tsur.broker import broker_argv
+from tsur.config import Settings
+from warehouse.migrations import migrate
+from warehouse.session import warehouse_session
+
+
+class Stack:
+    def __init__(self, settings: Settings, env: dict):
+        self.s = settings
+        self.env = env
+        self.broker = None
+        self.workers: list[processes.Child] = []
+
+    def start_broker(self) -> None:
+        from streams.topics import ensure_topics
+
+        self.broker = processes.start("broker", broker_argv(self.s.broker_port), self.s.logs_dir)
+        deadline = time.monotonic() + 20
+        while not processes.port_open("127.0.0.1", self.s.broker_port):
+            assert self.broker.alive() and time.monotonic() < deadline, self.broker.tail()
+            time.sleep(0.1)
+        ensure_topics(self.s)
+
+    def migrate(self) -> None:
+        with warehouse_session(self.s.clickhouse_dsn) as c:
+            migrate(c, log=lambda m: None)
+
+    def start_worker(self, name: str = "worker", env: dict | None = None) -> processes.Child:
+        argv = [sys.executable, "-m", "streams.app", "worker", "-l", "info"]
+        child = processes.start(name, argv, self.s.logs_dir, env={**self.env, **(env or {})})
+        self.workers.append(child)
+        return child
+
+    def publish(self, payloads: list[bytes]) -> int:
+        from intake.producer import publish
+
+        return publish(self.s.bootstrap_servers, self.s.topics["posts_raw"], payloads)
+
+    def query(self, sql: str, **params):
+        with warehouse_session(self.s.clickhouse_dsn) as c:
+            return c.query(sql, parameters=params).result_rows
+
+    def stored(self) -> tuple[int, int]:
+        """(rows after dedup, distinct post ids) in posts_raw."""
+        (final, distinct), = self.query("SELECT (SELECT count() FROM posts_raw FINAL), (SELECT uniqExact(post_id) FROM posts_raw)")
+        return int(final), int(distinct)
+
+    def wait_stored(self, n: int, timeout: float = 120.0, worker: processes.Child | None = None) -> tuple[int, int]:
+        deadline = time.monotonic() + timeout
+        got = (0, 0)
+        while time.monotonic() < deadline:
+            if worker is not None and not worker.alive():
+                raise AssertionError(f"worker died:\n{worker.tail(30)}")
+            got = self.stored()
+            if got[1] >= n:
+                return got
+            time.sleep(0.5)
+        return got
+
+    def read_topic(self, topic: str, min_count: int, timeout: float = 20.0) -> list[dict]:
+        async def consume():
+            from aiokafka import AIOKafkaConsumer
+
+            consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.s.bootstrap_servers, auto_offset_reset="earliest",
+                                        enable_auto_commit=False, group_id=None)
+            await consumer.start()
+            out = []
+            try:
+                deadline = time.monotonic() + timeout
+                while len(out) < min_count and time.monotonic() < deadline:
+                    batch = await consumer.getmany(timeout_ms=500)
+                    for msgs in batch.values():
+                        out.extend(json.loads(m.value) for m in msgs)
+            finally:
+                await consumer.stop()
+            return out
+
+        return asyncio.run(consume())
+
+    def stop(self) -> None:
+        for w in self.workers:
+            w.stop()
+        if self.broker:
+            self.broker.stop()
+
+
+def valid_posts(n: int, start: int = 0) -> list[bytes]:
+    return [json.dumps({"source": "vk", "id": f"p{i}", "text": f"Третий день нет воды, дом {i}",
+                        "created_at": "2026-11-20T10:00:00+03:00", "author_id": f"id{i % 97}",
+                        "region_hint": ["Краснодарский край", "Ростовская область"][i % 2]},
+                       ensure_ascii=False).encode() for i in range(start, start + n)]
+
+
+def log_of(child: processes.Child) -> str:
+    return Path(child.log_path).read_text(errors="replace")

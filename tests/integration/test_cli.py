@@ -1,0 +1,59 @@
+"""The operator CLI: help on every command, one-line configuration errors, doctor in words."""
+import subprocess
+
+import pytest
+
+from tests.conftest import tsur_cmd
+
+COMMANDS = ["demo", "migrate", "broker", "worker", "sample", "ingest", "query", "doctor", "airflow"]
+
+
+def run(args, env, timeout=120):
+    return subprocess.run(tsur_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, tsur_env):
+    r = run([command, "--help"], tsur_env)
+    assert r.returncode == 0 and "usage: tsur" in r.stdout
+
+
+@pytest.mark.parametrize("var, value, needle", [
+    ("TSUR_CLICKHOUSE_DSN", "postgres://x", "TSUR_CLICKHOUSE_DSN"),
+    ("TSUR_BROKER_URL", "nonsense", "TSUR_BROKER_URL"),
+    ("TSUR_TOPIC_PARTITIONS", "-3", "TSUR_TOPIC_PARTITIONS"),
+])
+def test_bad_configuration_is_one_line_without_traceback(tsur_env, var, value, needle):
+    r = run(["migrate"], {**tsur_env, var: value})
+    assert r.returncode == 2
+    assert needle in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_broker_is_one_line(tsur_env, tmp_path):
+    f = tmp_path / "p.jsonl"
+    f.write_text('{"source":"vk","id":1,"text":"x","created_at":"2026-11-20T10:00:00Z"}\n')
+    r = run(["ingest", str(f)], tsur_env)
+    assert r.returncode == 1 and "TSUR_BROKER_URL" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_migrate_then_query(tsur_env):
+    assert run(["migrate"], tsur_env).returncode == 0
+    r = run(["query", "SELECT count() AS n FROM posts_raw", "--format", "csv"], tsur_env)
+    assert r.returncode == 0 and r.stdout.splitlines() == ["n", "0"]
+    r = run(["query", "DROP TABLE posts_raw"], tsur_env)  # read-only
+    assert r.returncode == 1 and "query failed" in r.stderr
+
+
+def test_doctor_says_what_is_wrong(tsur_env):
+    r = run(["doctor"], tsur_env, timeout=300)
+    assert r.returncode == 1
+    assert "[FAIL] broker" in r.stdout and "tsur broker" in r.stdout
+    assert "[FAIL] migrations" in r.stdout and "tsur migrate" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_sample_is_reproducible(tsur_env, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    for out in (a, b):
+        assert run(["sample", "--days", "2", "--per-day", "50", "--end", "2026-11-20", "--out", str(out)], tsur_env).returncode == 0
+    assert a.read_text() == b.read_text() and len(a.read_text().splitlines()) > 50

@@ -1,0 +1,282 @@
+"""tsur — operator commands. One entry point; ``tsur COMMAND --help`` for each command.
+
+Bad configuration ends in one line naming the variable and the fix (exit 2), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from tsur.config import PROJECT_ROOT, ConfigError, Settings
+
+
+class CommandError(Exception):
+    """A failure an operator can act on: printed as one line, exit code 1."""
+
+
+def _settings() -> Settings:
+    return Settings.from_env()
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+# ---------------------------------------------------------------- warehouse
+def cmd_migrate(args) -> int:
+    from warehouse.migrations import migrate
+    from warehouse.session import warehouse_session
+
+    s = _settings()
+    with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
+        done = migrate(client, log=_say)
+    _say(f"warehouse schema is current ({len(done)} migration(s) applied now) at {s.clickhouse_dsn}")
+    return 0
+
+
+def cmd_query(args) -> int:
+    from warehouse.session import warehouse_session
+
+    s = _settings()
+    with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
+        try:
+            result = client.query(args.sql, settings={"readonly": 1})
+        except Exception as exc:
+            raise CommandError(f"query failed: {str(exc).strip().splitlines()[0][:300]}") from None
+    names, rows = result.column_names, result.result_rows
+    if args.format == "csv":
+        import csv
+
+        w = csv.writer(sys.stdout)
+        w.writerow(names)
+        w.writerows(rows)
+    else:
+        cells = [[str(c) for c in names]] + [[str(v) for v in r] for r in rows]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(names))]
+        for i, row in enumerate(cells):
+            _say("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+            if i == 0:
+                _say("  ".join("-" * w for w in widths))
+    return 0
+
+
+# ---------------------------------------------------------------- broker / worker
+def _start_broker(s: Settings):
+    from tsur import processes
+    from tsur.broker import broker_argv
+
+    if processes.port_open("127.0.0.1", s.broker_port):
+        raise CommandError(f"port {s.broker_port} is already in use; stop what listens there or set TSUR_BROKER_PORT")
+    child = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
+    deadline = time.monotonic() + 20
+    while not processes.port_open("127.0.0.1", s.broker_port):
+        if not child.alive() or time.monotonic() > deadline:
+            child.stop()
+            raise CommandError(f"the broker did not start; see {child.log_path}:\n{child.tail(5)}")
+        time.sleep(0.1)
+    return child
+
+
+def _ensure_topics(s: Settings) -> None:
+    from streams.topics import ensure_topics
+
+    try:
+        created = ensure_topics(s)
+    except Exception as exc:
+        raise CommandError(
+            f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url} ({type(exc).__name__}); start it with `tsur broker`"
+        ) from None
+    if created:
+        _say(f"created topics {', '.join(created)} with {s.topic_partitions} partition(s) each")
+
+
+def cmd_broker(args) -> int:
+    from tsur.broker import DURABLE
+
+    s = _settings()
+    child = _start_broker(s)
+    _ensure_topics(s)
+    _say(f"broker (Tansu) listening on 127.0.0.1:{s.broker_port}; log {child.log_path}")
+    if not DURABLE:
+        _say("warning: the local broker keeps messages in memory only; they are lost when it stops (docs/broker.md)")
+    try:
+        while child.alive():
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        child.stop()
+    return 0
+
+
+def worker_argv(extra: list[str] | None = None) -> list[str]:
+    return [sys.executable, "-m", "streams.app", "worker", "-l", "info", *(extra or [])]
+
+
+def cmd_worker(args) -> int:
+    s = _settings()
+    _migrate_quietly(s)
+    os.execv(sys.executable, worker_argv(["--web-port", str(args.web_port)] if args.web_port else None))
+    return 0
+
+
+def _migrate_quietly(s: Settings) -> None:
+    from warehouse.migrations import migrate
+    from warehouse.session import warehouse_session
+
+    with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
+        migrate(client, log=_say)
+
+
+# ---------------------------------------------------------------- intake
+def cmd_sample(args) -> int:
+    from intake.sample import generate
+
+    end = date.fromisoformat(args.end) if args.end else None
+    out = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
+    n = 0
+    try:
+        for post in generate(args.region, args.days, args.seed, per_day=args.per_day, end=end):
+            out.write(json.dumps(post, ensure_ascii=False) + "\n")
+            n += 1
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if args.out != "-":
+        _say(f"wrote {n} sample posts to {args.out}")
+    return 0
+
+
+def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False) -> int:
+    from tqdm import tqdm
+
+    from intake.producer import publish, read_posts
+
+    if path != "-" and not Path(path).exists():
+        raise CommandError(f"no such file: {path}")
+    with tqdm(unit=" posts", desc="ingest", disable=quiet, mininterval=1.0) as bar:
+        try:
+            return publish(s.bootstrap_servers, s.topics["posts_raw"], read_posts(path), rate, bar.update)
+        except Exception as exc:
+            if type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
+                raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url}; start it with `tsur broker`") from None
+            raise
+
+
+def cmd_ingest(args) -> int:
+    s = _settings()
+    n = _ingest(s, args.file, args.rate)
+    _say(f"published {n} posts to {s.topics['posts_raw']}")
+    return 0
+
+
+# ---------------------------------------------------------------- airflow
+def cmd_airflow(args) -> int:
+    from tsur.airflow_env import run_airflow
+
+    s = _settings()
+    return run_airflow(s, args.args, check=False).returncode
+
+
+# ---------------------------------------------------------------- doctor
+def cmd_doctor(args) -> int:
+    from tsur.doctor import run_checks
+
+    ok = run_checks(_settings(), _say)
+    return 0 if ok else 1
+
+
+# ---------------------------------------------------------------- demo
+def cmd_demo(args) -> int:
+    from tsur.demo import run_demo
+
+    return run_demo(_settings(), days=args.days, per_day=args.per_day, seed=args.seed, region=args.region, say=_say)
+
+
+# ---------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="tsur",
+        description="tsur: complaints from social media -> Faust -> ClickHouse -> Airflow reports. "
+        "Configuration comes from TSUR_* environment variables (see README.md).",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sp = sub.add_parser("demo", help="run the main job end to end on the embedded default",
+                        description="Start the broker and a worker, replay sample posts, run the DAGs, print row counts and where results are.")
+    sp.add_argument("--days", type=int, default=3, help="sample days (default 3)")
+    sp.add_argument("--per-day", type=int, default=300, help="posts per day (default 300)")
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--region", default="Краснодарский край")
+    sp.set_defaults(func=cmd_demo)
+
+    sp = sub.add_parser("migrate", help="apply sql/migrations to the warehouse (idempotent)",
+                        description="Apply pending numbered migrations from sql/migrations to TSUR_CLICKHOUSE_DSN.")
+    sp.set_defaults(func=cmd_migrate)
+
+    sp = sub.add_parser("broker", help="run the local Kafka-protocol broker (Tansu) on 127.0.0.1",
+                        description="Run Tansu on 127.0.0.1:TSUR_BROKER_PORT in the foreground and pre-create the topics. Memory storage: not durable.")
+    sp.set_defaults(func=cmd_broker)
+
+    sp = sub.add_parser("worker", help="run the Faust stream worker",
+                        description="Run the Faust worker (streams.app) against TSUR_BROKER_URL, writing to TSUR_CLICKHOUSE_DSN.")
+    sp.add_argument("--web-port", type=int, help="Faust web port (default TSUR_WORKER_WEB_PORT); distinct per worker on one host")
+    sp.set_defaults(func=cmd_worker)
+
+    sp = sub.add_parser("sample", help="write a reproducible sample stream (JSONL)",
+                        description="Write sample posts in our plain JSON schema (docs/post-schema.md).")
+    sp.add_argument("--region", default="Краснодарский край")
+    sp.add_argument("--days", type=int, default=14)
+    sp.add_argument("--per-day", type=int, default=300)
+    sp.add_argument("--seed", type=int, default=1)
+    sp.add_argument("--end", help="last day (YYYY-MM-DD); default yesterday (Moscow)")
+    sp.add_argument("--out", default="-", help="output file, '-' for stdout")
+    sp.set_defaults(func=cmd_sample)
+
+    sp = sub.add_parser("ingest", help="publish posts from a JSONL/CSV file to posts.raw",
+                        description="Replay a JSONL or CSV file of posts into posts.raw, as fast as possible or at --rate posts/s.")
+    sp.add_argument("file", help="JSONL or CSV file, '-' for JSONL on stdin")
+    sp.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("query", help="run read-only SQL against the warehouse",
+                        description="Run one read-only SQL statement against TSUR_CLICKHOUSE_DSN and print a table or CSV.")
+    sp.add_argument("sql")
+    sp.add_argument("--format", choices=["table", "csv"], default="table")
+    sp.set_defaults(func=cmd_query)
+
+    sp = sub.add_parser("doctor", help="check every component and say what is wrong",
+                        description="Check configuration, broker, warehouse, migrations and Airflow DAG imports.")
+    sp.set_defaults(func=cmd_doctor)
+
+    sp = sub.add_parser("airflow", help="run the airflow CLI with tsur's environment",
+                        description="Pass the arguments to `airflow` in the Airflow virtualenv with AIRFLOW_HOME, the dags folder and the warehouse connection set.")
+    sp.add_argument("args", nargs=argparse.REMAINDER)
+    sp.set_defaults(func=cmd_airflow)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from warehouse.migrations import MigrationError
+    from warehouse.session import WarehouseError
+
+    try:
+        return args.func(args) or 0
+    except ConfigError as exc:
+        print(f"tsur: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (CommandError, WarehouseError, MigrationError, FileNotFoundError) as exc:
+        print(f"tsur: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""One env-driven settings object for every component (worker, CLI, DAGs, reports).
+
+Every knob is an environment variable ``TSUR_*``; ``Settings.from_env()`` reads them once and
+validates them, raising :class:`ConfigError` with a one-line message that names the variable
+and the fix. Nothing here imports another tsur module.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+TOPIC_NAMES = {
+    "posts_raw": "posts.raw",
+    "incidents_enriched": "incidents.enriched",
+    "incidents_status": "incidents.status",
+    "alerts": "alerts",
+    "posts_dlq": "posts.dlq",
+}
+
+
+class ConfigError(Exception):
+    """A bad setting: the message is one line naming the variable and the fix."""
+
+
+def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to an integer in {lo}..{hi}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range; set it to an integer in {lo}..{hi}")
+    return value
+
+
+def _float(env: dict, name: str, default: float, lo: float, hi: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number; set it to a number in {lo}..{hi}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name}={value} is out of range; set it to a number in {lo}..{hi}")
+    return value
+
+
+def check_dsn(dsn: str, name: str = "TSUR_CLICKHOUSE_DSN") -> str:
+    parsed = urlparse(dsn)
+    if parsed.scheme == "chdb":
+        if not parsed.path or parsed.path == "/":
+            raise ConfigError(f"{name}={dsn!r} has no store path; use chdb:///absolute/path/to/warehouse")
+        return dsn
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise ConfigError(f"{name}={dsn!r} has no host; use http(s)://user:password@host:8123/database")
+        return dsn
+    raise ConfigError(
+        f"{name}={dsn!r} has an unknown scheme {parsed.scheme!r}; use chdb:///path (embedded) or http(s)://host:8123 (server)"
+    )
+
+
+def check_broker_url(url: str, name: str = "TSUR_BROKER_URL") -> str:
+    for part in url.split(";"):
+        parsed = urlparse(part if "://" in part else f"kafka://{part}")
+        if parsed.scheme not in ("kafka", "aiokafka") or not parsed.hostname or not parsed.port:
+            raise ConfigError(f"{name}={url!r} is not a broker URL; use kafka://host:port (several separated by ';')")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    clickhouse_dsn: str
+    broker_url: str
+    broker_port: int
+    topic_partitions: int
+    sink_batch_size: int
+    sink_batch_seconds: float
+    warehouse_lock_timeout: float
+    worker_web_port: int
+    airflow_conn_id: str
+    pseudonym_key: bytes = field(repr=False)
+    topics: dict = field(default_factory=lambda: dict(TOPIC_NAMES))
+
+    @property
+    def embedded_warehouse(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb:")
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [u.split("://", 1)[-1] for u in self.broker_url.split(";")]
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data_dir / "airflow"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("TSUR_DATA_DIR") or PROJECT_ROOT / "data").expanduser().resolve()
+        dsn = check_dsn(env.get("TSUR_CLICKHOUSE_DSN") or f"chdb://{data_dir / 'warehouse'}")
+        port = _int(env, "TSUR_BROKER_PORT", 19092, 1024, 65535)
+        broker_url = check_broker_url(env.get("TSUR_BROKER_URL") or f"kafka://127.0.0.1:{port}")
+        topics = dict(TOPIC_NAMES)
+        for key in TOPIC_NAMES:
+            override = env.get(f"TSUR_TOPIC_{key.upper()}")
+            if override:
+                topics[key] = override
+        return cls(
+            data_dir=data_dir,
+            clickhouse_dsn=dsn,
+            broker_url=broker_url,
+            broker_port=port,
+            topic_partitions=_int(env, "TSUR_TOPIC_PARTITIONS", 4, 1, 1024),
+            sink_batch_size=_int(env, "TSUR_SINK_BATCH_SIZE", 2000, 1, 1_000_000),
+            sink_batch_seconds=_float(env, "TSUR_SINK_BATCH_SECONDS", 0.5, 0.01, 600),
+            warehouse_lock_timeout=_float(env, "TSUR_WAREHOUSE_LOCK_TIMEOUT", 120.0, 0.1, 3600),
+            worker_web_port=_int(env, "TSUR_WORKER_WEB_PORT", 6066, 1024, 65535),
+            airflow_conn_id=env.get("TSUR_AIRFLOW_CONN_ID") or "tsur_warehouse",
+            pseudonym_key=_pseudonym_key(env, data_dir),
+            topics=topics,
+        )
+
+
+def _pseudonym_key(env: dict, data_dir: Path) -> bytes:
+    """The keyed-hash key for authors. Production sets TSUR_PSEUDONYM_KEY (a secret);
+    the embedded default keeps a random key in the data dir (mode 0600), never in the repo."""
+    raw = env.get("TSUR_PSEUDONYM_KEY")
+    if raw:
+        if len(raw) < 16:
+            raise ConfigError("TSUR_PSEUDONYM_KEY is shorter than 16 characters; set a long random secret (e.g. `openssl rand -hex 32`)")
+        return raw.encode()
+    key_file = data_dir / "secrets" / "pseudonym.key"
+    if key_file.exists():
+        return key_file.read_bytes().strip()
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first
+        return key_file.read_bytes().strip()
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key

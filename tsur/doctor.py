@@ -1,0 +1,102 @@
+"""``tsur doctor``: check each component and say in words what is wrong and how to fix it."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from tsur.config import PROJECT_ROOT, Settings
+
+OK, WARN, FAIL = "ok  ", "warn", "FAIL"
+
+
+def _check_broker(s: Settings) -> tuple[str, str]:
+    from tsur.processes import port_open
+
+    host, _, port = s.bootstrap_servers[0].rpartition(":")
+    if not port_open(host, int(port)):
+        return FAIL, f"broker at {s.broker_url} is not reachable; start it with `tsur broker` (or fix TSUR_BROKER_URL)"
+    try:
+        import asyncio
+
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        async def topics():
+            admin = AIOKafkaAdminClient(bootstrap_servers=s.bootstrap_servers, request_timeout_ms=5000)
+            await asyncio.wait_for(admin.start(), 5)
+            try:
+                return set(await admin.list_topics())
+            finally:
+                await admin.close()
+
+        existing = asyncio.run(topics())
+    except Exception as exc:
+        return FAIL, f"broker at {s.broker_url} does not answer Kafka requests ({type(exc).__name__})"
+    missing = sorted(set(s.topics.values()) - existing)
+    if missing:
+        return WARN, f"broker reachable, topics missing: {', '.join(missing)}; `tsur broker` or the worker creates them"
+    return OK, f"broker reachable at {s.broker_url}, all {len(s.topics)} topics exist"
+
+
+def _check_warehouse(s: Settings) -> list[tuple[str, str, str]]:
+    from warehouse.migrations import MigrationError, pending
+    from warehouse.session import WarehouseError, redact, warehouse_session
+
+    out = []
+    try:
+        with warehouse_session(s.clickhouse_dsn, min(s.warehouse_lock_timeout, 30)) as client:
+            version = client.query("SELECT version()").result_rows[0][0]
+            out.append(("warehouse", OK, f"opens: {redact(s.clickhouse_dsn)} (ClickHouse {version})"))
+            try:
+                todo = pending(client)
+                if todo:
+                    out.append(("migrations", FAIL, f"{len(todo)} pending ({', '.join(m.path.name for m in todo)}); run `tsur migrate`"))
+                else:
+                    out.append(("migrations", OK, "all applied"))
+            except MigrationError as exc:
+                out.append(("migrations", FAIL, str(exc)))
+    except WarehouseError as exc:
+        out.append(("warehouse", FAIL, str(exc)))
+    return out
+
+
+DAG_CHECK = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1])
+print(json.dumps({"dags": sorted(bag.dag_ids), "errors": {k: v.strip().splitlines()[-1] for k, v in bag.import_errors.items()}}))
+"""
+
+
+def _check_airflow(s: Settings) -> tuple[str, str]:
+    from tsur.airflow_env import airflow_env, airflow_venv
+
+    python = airflow_venv() / "bin" / "python"
+    if not python.exists():
+        return FAIL, f"Airflow virtualenv missing at {airflow_venv()}; run `make install`"
+    try:
+        r = subprocess.run([str(python), "-c", DAG_CHECK, str(PROJECT_ROOT / "dags")], env=airflow_env(s),
+                           capture_output=True, text=True, timeout=180)
+        data = json.loads(r.stdout.strip().splitlines()[-1])
+    except Exception as exc:
+        return FAIL, f"could not load the DAGs with Airflow ({type(exc).__name__}); run `tsur airflow dags list-import-errors`"
+    if data["errors"]:
+        first = next(iter(data["errors"].items()))
+        return FAIL, f"{len(data['errors'])} DAG file(s) fail to import, e.g. {first[0]}: {first[1]}"
+    return OK, f"{len(data['dags'])} DAGs import cleanly: {', '.join(data['dags'])}"
+
+
+def run_checks(s: Settings, say=print) -> bool:
+    from tsur.broker import DURABLE
+
+    results = [("config", OK, f"data dir {s.data_dir}")]
+    status, msg = _check_broker(s)
+    results.append(("broker", status, msg))
+    if not DURABLE and s.broker_url.startswith("kafka://127.0.0.1"):
+        results.append(("durability", WARN, "the local broker (Tansu, memory storage) loses unconsumed messages when it stops; "
+                                            "ClickHouse is the system of record (docs/broker.md); use Kafka/Redpanda in production"))
+    results.extend(_check_warehouse(s))
+    status, msg = _check_airflow(s)
+    results.append(("airflow", status, msg))
+    for name, status, msg in results:
+        say(f"[{status}] {name:<11} {msg}")
+    return all(status != FAIL for _, status, _ in results)
