@@ -13,7 +13,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 PY="${TSUR_PYTHON:-$(command -v python3.11 || command -v python3)}"
 echo "syncing .venvs/stream (Faust worker) ..."
-UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --quiet
+UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --group bench --quiet
 echo "syncing .venvs/airflow (Airflow) ..."
 UV_PROJECT_ENVIRONMENT=.venvs/airflow uv sync --frozen --python "$PY" --extra airflow --quiet
 echo "installed: .venvs/stream/bin/tsur, .venvs/airflow/bin/airflow"

@@ -26,6 +26,7 @@ def tsur_env(tmp_path, monkeypatch):
         "TSUR_WORKER_WEB_PORT": str(free_port()),
         "TSUR_PSEUDONYM_KEY": "test-key-0123456789abcdef",
         "TSUR_TOPIC_PARTITIONS": "2",
+        "TSUR_CACHE_DIR": str(ROOT / "data" / "cache"),  # derived gazetteer indexes: build once per machine
     }
     for k in list(os.environ):
         if k.startswith("TSUR_"):

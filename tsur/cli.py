@@ -175,6 +175,76 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- enrichment
+def cmd_train_sectors(args) -> int:
+    from nlp import what
+
+    t0 = time.monotonic()
+    model = what.train()
+    _say(f"trained {model.version} in {time.monotonic() - t0:.1f} s "
+         f"(sector: {model.sector.info['n_train']} posts, {model.sector.info['n_features']} features, "
+         f"cv accuracy {model.sector.info['cv_accuracy']:.3f}; complaint: {model.complaint.info['n_train']} posts)")
+    _say(what.format_report(what.evaluate(model)))
+    if not args.dry_run:
+        _say(f"saved {what.save(model)}")
+    return 0
+
+
+def cmd_enrich(args) -> int:
+    from tqdm import tqdm
+
+    from enrichment.enricher import Enricher, Rejected
+
+    enricher = Enricher.load(h3_resolution=args.h3_resolution)
+    src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8", errors="replace")
+    dst = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
+    total = None
+    if args.file != "-":
+        with open(args.file, "rb") as fh:
+            total = sum(1 for _ in fh)
+    bar = tqdm(total=total, unit=" posts", desc="enrich", disable=args.out == "-" and args.file == "-", mininterval=1.0, file=sys.stderr)
+
+    def flush(batch):
+        posts, results = [], []
+        for line in batch:
+            try:
+                posts.append(json.loads(line))
+            except ValueError:
+                posts.append(None)
+        enriched = enricher.enrich_batch([p if isinstance(p, dict) else {"text": None, "_bad": True} for p in posts])
+        for post, res in zip(posts, enriched):
+            pid = post.get("id") if isinstance(post, dict) else None
+            if post is None or not isinstance(post, dict):
+                res = Rejected("line is not a JSON object")
+            if isinstance(res, Rejected):
+                out = {"id": pid, "error": res.reason, **{k: None for k in OUTPUT_FIELDS}}
+            else:
+                out = {"id": pid, **res.to_json()}
+            dst.write(json.dumps(out, ensure_ascii=False) + "\n")
+        bar.update(len(batch))
+
+    batch: list[str] = []
+    try:
+        for line in src:
+            if not line.strip():
+                continue
+            batch.append(line)
+            if len(batch) >= 512:
+                flush(batch)
+                batch = []
+        if batch:
+            flush(batch)
+    finally:
+        bar.close()
+        if dst is not sys.stdout:
+            dst.close()
+    return 0
+
+
+OUTPUT_FIELDS = ("sector", "sector_confidence", "complaint_score", "urgency", "region", "municipality", "settlement",
+                 "oktmo", "lat", "lon", "h3", "place_confidence")
+
+
 # ---------------------------------------------------------------- airflow
 def cmd_airflow(args) -> int:
     from tsur.airflow_env import run_airflow
@@ -243,6 +313,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("file", help="JSONL or CSV file, '-' for JSONL on stdin")
     sp.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
     sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("train-sectors", help="train the sector and complaint models from the labelled corpus",
+                        description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
+                        "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.pkl.")
+    sp.add_argument("--dry-run", action="store_true", help="evaluate only; do not overwrite the saved model")
+    sp.set_defaults(func=cmd_train_sectors)
+
+    sp = sub.add_parser("enrich", help="enrich posts (JSONL in, JSONL out): sector, complaint, urgency, place",
+                        description="Read JSONL lines {id, text, [region_hint, place_hint, community, geo, created_at, source]} "
+                        "and write one JSONL line per input line, same order, with id, sector, sector_confidence, complaint_score, "
+                        "urgency, region, municipality, settlement, oktmo, lat, lon, h3, place_confidence (null when unknown).")
+    sp.add_argument("file", help="JSONL file, '-' for stdin")
+    sp.add_argument("--out", default="-", help="output JSONL file, '-' for stdout")
+    sp.add_argument("--h3-resolution", type=int, default=8, choices=range(0, 16), metavar="0..15", help="H3 resolution (default 8)")
+    sp.set_defaults(func=cmd_enrich)
 
     sp = sub.add_parser("query", help="run read-only SQL against the warehouse",
                         description="Run one read-only SQL statement against TSUR_CLICKHOUSE_DSN and print a table or CSV.")

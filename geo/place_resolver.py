@@ -1,0 +1,529 @@
+"""Place resolution: which settlement, municipality and region a post is about.
+
+From the text: inflected ('в Шахтах', 'из Аксая'), multi-word ('Нижний Тагил') and hyphenated
+('в Каменске-Шахтинском') names are matched on the normal forms of all parses of each word part
+(nlp.text.lemmas), so the name and its inflected forms meet. Street names after street markers
+('ул. Жукова') and names followed by 'район'/'область'/'край' are skipped; a name that is also a
+common word ('Мир', 'Южный', 'Заря') counts only after a settlement-type marker ('пос.', 'х.',
+'станица') or capitalised inside a sentence. Repeated names are disambiguated by a district
+mention ('Усть-Лабинского района'), a region mention, the source's region and home place, a
+geotag, then population. Aliases (geo/data/aliases.csv) add colloquial names ('Питер', 'Адлер').
+A geotag inside the resolved region wins over the text for the coordinates and the settlement.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import h3
+
+from geo.gazetteer import Gazetteer
+from nlp.text import cases, is_common_word, lemmas, tags
+
+ALIASES_PATH = Path(__file__).resolve().parent / "data" / "aliases.csv"
+_TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*")
+_UPPER = re.compile(r"[A-ZА-ЯЁ]")
+_LOWER = re.compile(r"[a-zа-яё]")
+
+SETTLEMENT_MARKERS = {
+    "г": "г", "гор": "г", "город": "г", "городе": "г", "города": "г", "городу": "г", "городом": "г",
+    "пос": "п", "п": "п", "поселок": "п", "поселке": "п", "поселка": "п", "поселку": "п", "поселком": "п",
+    "пгт": "пгт", "рп": "рп", "с": "с", "село": "с", "селе": "с", "села": "с", "селу": "с", "селом": "с",
+    "ст": "ст-ца", "ст-ца": "ст-ца", "ст-це": "ст-ца", "станица": "ст-ца", "станице": "ст-ца", "станицы": "ст-ца",
+    "станицу": "ст-ца", "станицей": "ст-ца", "х": "х", "хут": "х", "хутор": "х", "хуторе": "х", "хутора": "х",
+    "хутору": "х", "д": "д", "дер": "д", "деревня": "д", "деревне": "д", "деревни": "д", "деревню": "д",
+    "аул": "аул", "ауле": "аул", "аула": "аул", "слобода": "сл", "слободе": "сл", "сл": "сл",
+    "мкр": "мкр", "микрорайон": "мкр", "микрорайоне": "мкр", "нп": "нп",
+}
+STREET_MARKERS = {
+    "ул", "улица", "улице", "улицу", "улицы", "улицей", "пр", "пр-т", "пр-кт", "просп", "проспект", "проспекте",
+    "пер", "переулок", "переулке", "переулка", "бул", "б-р", "бульвар", "бульваре", "ш", "шоссе", "пл", "площадь",
+    "площади", "проезд", "проезде", "наб", "набережная", "набережной", "тупик", "аллея", "аллее", "им", "имени",
+    "пр-д", "мост", "мосту", "остановка", "остановке", "станция", "метро", "тц", "трц", "жк", "снт", "кафе", "магазин",
+}
+AREA_WORDS = {"район", "района", "районе", "районы", "р-н", "р-на", "р-не", "округ", "округа", "округе",
+              "область", "области", "обл", "край", "края", "крае", "республика", "республики", "республике"}
+OBJECT_WORDS = {"сквер", "сквере", "сквера", "парк", "парке", "парка", "стадион", "стадионе", "стадиона", "остановка",
+                "остановке", "остановки", "рынок", "рынке", "площадь", "площади", "улица", "улице", "улицы", "проспект",
+                "бульвар", "жк", "тц", "трц", "кинотеатр",
+                "храм", "церковь", "санаторий", "лагерь", "лагере", "база", "клуб", "дк", "фк", "команда", "магазин"}
+REGION_WORDS = {"область", "области", "обл", "край", "края", "крае", "округ", "округа"}
+DISTRICT_WORDS = {"район", "района", "районе", "р-н", "р-на", "р-не", "округ", "округа", "округе"}
+REGION_COLLOQUIAL = {
+    "кубань": "Краснодарский край", "подмосковье": "Московская область", "ленобласть": "Ленинградская область",
+    "башкирия": "Республика Башкортостан", "татария": "Республика Татарстан", "якутия": "Республика Саха (Якутия)",
+    "чувашия": "Чувашская республика", "удмуртия": "Удмуртская республика", "мордовия": "Республика Мордовия",
+    "бурятия": "Республика Бурятия", "калмыкия": "Республика Калмыкия", "карелия": "Республика Карелия",
+    "дагестан": "Республика Дагестан", "чечня": "Чеченская республика", "ингушетия": "Республика Ингушетия",
+    "хакасия": "Республика Хакасия", "тыва": "Республика Тыва", "тува": "Республика Тыва", "крым": "Республика Крым",
+    "ямал": "Ямало-Ненецкий автономный округ", "янао": "Ямало-Ненецкий автономный округ", "югра": "Ханты-Мансийский автономный округ - Югра",
+    "хмао": "Ханты-Мансийский автономный округ - Югра", "приморье": "Приморский край", "забайкалье": "Забайкальский край",
+    "ставрополье": "Ставропольский край", "кузбасс": "Кемеровская область", "адыгея": "Республика Адыгея",
+    "коми": "Республика Коми", "алания": "Республика Северная Осетия - Алания", "кабардино-балкария": "Кабардино-Балкарская республика",
+    "карачаево-черкесия": "Карачаево-Черкесская республика", "камчатка": "Камчатский край", "чукотка": "Чукотский автономный округ",
+    "татарстан": "Республика Татарстан", "башкортостан": "Республика Башкортостан", "марий": "Республика Марий Эл",
+}
+
+
+def fold(s: str) -> str:
+    return s.lower().replace("ё", "е")
+
+
+_ENDING = re.compile(r"(?:ами|ями|ого|его|ому|ему|ой|ей|ом|ем|ах|ях|ам|ям|ов|ев|ую|юю|ая|яя|ые|ие|ый|ий|ых|их|а|я|ы|и|е|у|ю|о)$")
+
+
+@lru_cache(maxsize=400_000)
+def forms(part: str) -> frozenset[str]:
+    """The part, its normal forms, and a crude stem ('~ол' for 'ола'/'олы'): inflected names meet."""
+    stem = _ENDING.sub("", part)
+    extra = ("~" + stem,) if len(stem) >= 2 else ()
+    return frozenset((part, *lemmas(part), *extra))
+
+
+@dataclass(frozen=True)
+class Place:
+    settlement: str | None = None
+    settlement_type: str | None = None
+    municipality: str | None = None
+    region: str | None = None
+    oktmo: str | None = None              # settlement ОКТМО (11 digits), or the municipality's (8)
+    municipality_oktmo: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    h3: str | None = None
+    span: tuple[int, int] | None = None   # characters of the matched name in the text
+    matched: str | None = None
+    confidence: float = 0.0
+    method: str = "none"                  # text | geotag | place_hint | district | region | none
+
+
+@dataclass(slots=True)
+class _Token:
+    text: str
+    folded: str
+    start: int
+    end: int
+    capital: bool
+    sentence_start: bool
+    parts: list[str] = field(default_factory=list)
+    dot_after: bool = False
+
+
+@dataclass(slots=True)
+class _Mention:
+    first: int          # token index
+    last: int
+    rows: list[int]
+    marker: str | None
+    alias_note: str = ""
+    prep: str = ""           # the word before the name ('в', 'из', 'на' …)
+    parts: int = 1           # word parts of the matched name
+
+
+class PlaceResolver:
+    @classmethod
+    def load(cls, gazetteer: Gazetteer | None = None, cache_dir: Path | None = None, h3_resolution: int = 8) -> "PlaceResolver":
+        """Build the name indexes once and cache them (about 10 s to build, under 2 s to load)."""
+        import hashlib
+        import os
+        import pickle
+
+        from geo.gazetteer import CACHE_VERSION, default_cache_dir
+
+        cache_dir = cache_dir or default_cache_dir()
+        gazetteer = gazetteer or Gazetteer.load(cache_dir)
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+        if ALIASES_PATH.exists():
+            digest.update(ALIASES_PATH.read_bytes())
+        path = cache_dir / f"place-index-{CACHE_VERSION}-{digest.hexdigest()[:10]}.pkl"
+        if path.exists():
+            with open(path, "rb") as fh:
+                state = pickle.load(fh)
+            obj = cls.__new__(cls)
+            obj.__dict__.update(state)
+            obj.gz = gazetteer
+            obj.h3_resolution = h3_resolution
+            return obj
+        obj = cls(gazetteer, h3_resolution)
+        state = {k: v for k, v in obj.__dict__.items() if k not in ("gz", "h3_resolution")}
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as fh:
+            pickle.dump(state, fh, protocol=5)
+        tmp.replace(path)
+        return obj
+
+    def __init__(self, gazetteer: Gazetteer, h3_resolution: int = 8):
+        self.gz = gazetteer
+        self.h3_resolution = h3_resolution
+        t = gazetteer.table
+        self._name = t["name"].tolist()
+        self._type = t["type"].tolist()
+        self._type_name = t["type_name"].tolist()
+        self._region = t["region"].tolist()
+        self._muni = t["municipality"].tolist()
+        self._oktmo = t["oktmo"].tolist()
+        self._muni_oktmo = t["municipality_oktmo"].tolist()
+        self._pop = t["population"].tolist()
+        self._lat = t["lat"].tolist()
+        self._lon = t["lon"].tolist()
+        self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
+        self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
+        by_name: dict[str, list[int]] = {}
+        for i, name in enumerate(self._name):
+            by_name.setdefault(fold(name), []).append(i)
+        self._by_name = by_name
+        for key, rows in by_name.items():
+            self._add_name(key, tuple(rows), "")
+        self._load_aliases()
+        self._build_areas()
+
+    # ------------------------------------------------------------------ index
+    def _add_name(self, folded_name: str, rows: tuple[int, ...], note: str) -> None:
+        """Single-word names are keyed by each normal form; longer names by (first, second) forms."""
+        parts = [p for p in re.split(r"[\s\-]+", folded_name) if p]
+        if not parts:
+            return
+        part_forms = tuple(forms(p) for p in parts)
+        if len(parts) == 1:
+            for f in part_forms[0]:
+                if not f.startswith("~"):
+                    self._single.setdefault(f, []).append((rows, note))
+            return
+        for f0 in part_forms[0]:
+            if f0.startswith("~"):
+                continue
+            for f1 in part_forms[1]:
+                self._multi.setdefault((f0, f1), []).append((part_forms[2:], rows, note))
+
+    def _load_aliases(self) -> None:
+        if not ALIASES_PATH.exists():
+            return
+        with open(ALIASES_PATH, encoding="utf-8") as fh:
+            for rec in csv.DictReader(fh):
+                alias, target, region = (rec.get("alias") or "").strip(), (rec.get("settlement") or "").strip(), (rec.get("region") or "").strip()
+                rows = tuple(i for i in self._by_name.get(fold(target), []) if self._region[i] == region)
+                if alias and rows:
+                    best = max(rows, key=lambda i: self._pop[i])
+                    note = "ambiguous" if "неоднознач" in (rec.get("note") or "") else "alias"
+                    self._add_name(fold(alias), (best,), note)
+
+    def _build_areas(self) -> None:
+        """District (municipality) and region name indexes for context mentions."""
+        self._district_index: dict[str, list[tuple[str, str]]] = {}
+        seen = set()
+        for region, muni in zip(self._region, self._muni):
+            if (region, muni) in seen:
+                continue
+            seen.add((region, muni))
+            core = re.sub(r"\s*(?:район|муниципальный округ|городской округ|административный округ)$", "", muni)
+            core = re.sub(r"^(?:городской округ|город(?:-курорт|-герой)?)\s+", "", core)
+            if " " in core:
+                continue
+            key = self._adj_key(fold(core))
+            self._district_index.setdefault(key, []).append((region, muni))
+        self._region_index: dict[tuple[str, ...], str] = {}
+        for region in set(self._region):
+            words = [w for w in re.split(r"[\s\-()]+", fold(region)) if w]
+            content = [w for w in words if w not in ("область", "край", "республика", "автономный", "автономная", "округ", "город", "-", "югра", "алания", "якутия")]
+            kind = next((w for w in words if w in ("область", "край", "республика", "округ")), None)
+            if content:
+                key = tuple(self._adj_key(w) for w in content)
+                self._region_index[key + ((kind,) if kind and kind != "республика" else ())] = region
+                if kind == "республика" or region in ("Москва", "Санкт-Петербург", "Севастополь"):
+                    self._region_index[key] = region
+        self._colloquial = {k: v for k, v in REGION_COLLOQUIAL.items() if v in set(self._region)}
+        # the largest settlement of each municipality stands for it (coordinates of a district-only match)
+        self._muni_seat: dict[tuple[str, str], int] = {}
+        for i, key in enumerate(zip(self._region, self._muni)):
+            j = self._muni_seat.get(key)
+            if j is None or self._pop[i] > self._pop[j]:
+                self._muni_seat[key] = i
+        self._region_seat: dict[str, int] = {}
+        for i, r in enumerate(self._region):
+            j = self._region_seat.get(r)
+            if j is None or self._pop[i] > self._pop[j]:
+                self._region_seat[r] = i
+
+    @staticmethod
+    @lru_cache(maxsize=100_000)
+    def _adj_key(word: str) -> str:
+        """'усть-лабинского' → 'усть-лабинский' (each hyphen part to its first normal form)."""
+        return "-".join(lemmas(p)[0] if len(p) > 3 else p for p in word.split("-"))
+
+    # ------------------------------------------------------------------ resolve
+    def _tokens(self, text: str) -> list[_Token]:
+        out = []
+        for m in _TOKEN.finditer(text[:20_000]):
+            w = m.group(0)
+            folded = w.lower().replace("ё", "е")
+            start = m.start()
+            capital = w[:1].isupper()
+            sentence_start = not out
+            if capital and out:
+                k = start - 1
+                while k > 0 and text[k] == " ":
+                    k -= 1
+                sentence_start = text[k] in ".!?…\n"
+            end = m.end()
+            parts = folded.split("-")
+            if len(parts) > 1 and parts[0] == "пол":    # 'пол-Ангарска' = half of Angarsk
+                parts = parts[1:]
+                capital = parts[0][:1] != "" and w[4:5].isupper()
+            out.append(_Token(w, folded, start, end, capital, sentence_start, parts, text[end:end + 1] == "."))
+        return out
+
+    def _mentions(self, toks: list[_Token], shouting: bool) -> list[_Mention]:
+        out: list[_Mention] = []
+        n = len(toks)
+        i = 0
+        while i < n:
+            tok = toks[i]
+            prev = toks[i - 1].folded if i else ""
+            prev2 = toks[i - 2].folded if i > 1 else ""
+            if prev in STREET_MARKERS or (prev2 in STREET_MARKERS and prev in ("им", "имени", "и", "ак", "акад", "ген", "маршала")):
+                i += 1
+                continue
+            if tok.folded.isdigit() or len(tok.folded) < 2:
+                i += 1
+                continue
+            marker = SETTLEMENT_MARKERS.get(prev)
+            if marker and len(prev) <= 2 and not toks[i - 1].dot_after and not tok.capital:
+                marker = None                   # 'с чаем', 'д 5': a bare letter is a marker only as 'с.'/'п.' or before a capital
+            # cheap gate first: a mention starts capitalised, after a type marker, or with a word
+            # pymorphy knows as a place (lower-case 'в краснодаре'); in an all-caps post, anywhere
+            if not (tok.capital or marker or shouting or "Geox" in tags(tok.parts[0])):
+                i += 1
+                continue
+            best: _Mention | None = None
+            # the parts from this token on (a name may span hyphen parts and tokens)
+            flat: list[tuple[str, int]] = []
+            for k in range(i, min(n, i + 4)):
+                flat.extend((p, k) for p in toks[k].parts)
+            f0 = forms(flat[0][0])
+            found: list[tuple[int, tuple[int, ...], str]] = []   # (number of parts, rows, note)
+            if len(tok.parts) == 1:
+                for f in f0:
+                    for rows, note in self._single.get(f, ()):
+                        found.append((1, rows, note))
+            if len(flat) > 1:
+                f1 = forms(flat[1][0])
+                for a in f0:
+                    if a.startswith("~"):
+                        continue
+                    for b in f1:
+                        for rest, rows, note in self._multi.get((a, b), ()):
+                            size = 2 + len(rest)
+                            if size > len(flat) or not all(rest[j] & forms(flat[2 + j][0]) for j in range(len(rest))):
+                                continue
+                            last_tok = flat[size - 1][1]
+                            # the name must end at a token boundary
+                            if size < len(flat) and flat[size][1] == last_tok:
+                                continue
+                            found.append((size, rows, note))
+            if found:
+                size = max(f[0] for f in found)
+                rows = sorted({r for f in found if f[0] == size for r in f[1]})
+                note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
+                best = _Mention(i, flat[size - 1][1], rows, marker, note, prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev, size)
+            if best is not None and self._plausible(best, toks, shouting):
+                out.append(best)
+                i = best.last + 1
+            else:
+                i += 1
+        return out
+
+    def _plausible(self, m: _Mention, toks: list[_Token], shouting: bool) -> bool:
+        tok = toks[m.first]
+        if tok.text.isupper() and len(tok.text) <= 4 and not m.marker:
+            return False                        # 'УК', 'МФЦ': abbreviations
+        nxt = toks[m.last + 1] if m.last + 1 < len(toks) else None
+        if nxt is not None and nxt.folded in AREA_WORDS and nxt.start - toks[m.last].end <= 2:
+            return False                        # 'Ленинградской области', 'Азовский район' 
+        first_part = tok.parts[0]
+        if m.marker:
+            return tok.capital or shouting or not is_common_word(first_part)   # 'города, любимые …'
+        if m.prep == "на":
+            return False                        # 'на Красной', 'на Северном': streets and city districts
+        if m.parts > 1 and all(toks[k].capital for k in range(m.first, m.last + 1)) and not shouting:
+            return True                         # 'Нижний Тагил', 'Усть-Лабинск': a capitalised multi-part name
+        t = tags(first_part)
+        geo_word = "Geox" in t
+        biggest = max(self._pop[r] for r in m.rows)
+        person = bool({"Name", "Patr"} & t) or ("Surn" in t and not geo_word)
+        if person and not geo_word:
+            return tok.capital and not shouting and biggest >= 20_000   # 'Кропоткин', 'Энгельс' (towns) vs 'Жукова'
+        if m.alias_note == "" and tok.capital and not shouting and biggest >= 50_000:
+            return True                         # 'Волжский', 'Октябрьский': a town this size is meant as a town
+        if tok.sentence_start and is_common_word(first_part) and not geo_word:
+            return False                        # 'Горка ржавая', 'Мама инвалид', 'Позор!'
+        if m.prep in OBJECT_WORDS:
+            return False                        # 'в сквере Победы', 'стадион «Шахтёр»' 
+        if m.alias_note == "ambiguous":
+            return tok.capital and not tok.sentence_start and not shouting
+        if geo_word:
+            return True                         # pymorphy knows it as a place: case does not matter
+        common = bool(t & {"ADJF", "VERB", "INFN", "ADVB", "PRTF", "CONJ", "PREP", "NPRO", "PRCL", "NUMR", "PRED", "COMP", "GRND", "ADJS", "PRTS", "INTJ"}) \
+            or ("NOUN" in t and lemmas(first_part)[0] in _COMMON_NOUNS())
+        if shouting:
+            return not common and len(m.rows) > 0 and max(self._pop[r] for r in m.rows) >= 5000
+        if not tok.capital:
+            return False
+        if common:
+            return not tok.sentence_start
+        return True
+
+    def _context(self, toks: list[_Token]) -> tuple[set[tuple[str, str]], set[str]]:
+        districts: set[tuple[str, str]] = set()
+        regions: set[str] = set()
+        for i, tok in enumerate(toks):
+            nxt = toks[i + 1].folded if i + 1 < len(toks) else ""
+            if nxt in DISTRICT_WORDS:
+                for hit in self._district_index.get(self._adj_key(tok.folded), ()):
+                    districts.add(hit)
+            if tok.folded in self._colloquial:
+                regions.add(self._colloquial[tok.folded])
+            prev = toks[i - 1].folded if i else ""
+            if not (nxt in REGION_WORDS or tok.capital or prev.startswith("республик")):
+                continue
+            key1 = (self._adj_key(tok.folded),)
+            if nxt in ("область", "области", "обл", "край", "края", "крае", "округ", "округа"):
+                kind = {"области": "область", "обл": "область", "края": "край", "крае": "край", "округа": "округ"}.get(nxt, nxt)
+                r = self._region_index.get(key1 + (kind,))
+                if r:
+                    regions.add(r)
+            if prev.startswith("республик") or tok.capital:
+                r = self._region_index.get(key1)
+                if r and (prev.startswith("республик") or r in ("Республика Татарстан", "Республика Башкортостан", "Республика Дагестан")):
+                    regions.add(r)
+        return districts, regions
+
+    def _score(self, row: int, m: _Mention, districts, regions, region_hint, hint_rows, geo) -> float:
+        s = 0.0
+        region, muni = self._region[row], self._muni[row]
+        if (region, muni) in districts:
+            s += 5.0
+        if region in regions:
+            s += 3.5
+        if region_hint and region == region_hint:
+            s += 3.0
+        if hint_rows:
+            if row in hint_rows:
+                s += 2.0
+            elif any(self._muni[h] == muni and self._region[h] == region for h in hint_rows):
+                s += 2.0
+            elif any(self._region[h] == region for h in hint_rows):
+                s += 1.0
+        if geo is not None:
+            d = self.gz.distance_km(row, *geo)
+            s += 4.0 if d < 15 else (2.0 if d < 60 else 0.0)
+        if m.marker and SETTLEMENT_MARKERS.get(m.marker, m.marker) == self._type[row]:
+            s += 1.5
+        elif m.marker and m.marker in ("п", "пгт", "рп") and self._type[row] in ("п", "пгт", "рп", "кп", "дп"):
+            s += 1.0
+        elif m.marker == "г" and self._type[row] != "г":
+            s -= 1.0
+        s += 0.45 * math.log10(self._pop[row] + 1)
+        return s
+
+    def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> list[int]:
+        if not place_hint:
+            return []
+        toks = self._tokens(place_hint)
+        rows: list[int] = []
+        for m in self._mentions(toks, shouting=False) or []:
+            rows.extend(m.rows)
+        if not rows:
+            rows = list(self._by_name.get(fold(place_hint.strip()), []))
+        if region_hint:
+            in_region = [r for r in rows if self._region[r] == region_hint]
+            rows = in_region or rows
+        return rows
+
+    def _place(self, row: int, confidence: float, method: str, span=None, matched=None, geo=None) -> Place:
+        lat, lon = (geo if geo is not None else (self._lat[row], self._lon[row]))
+        return Place(
+            settlement=self._name[row], settlement_type=self._type_name[row], municipality=self._muni[row],
+            region=self._region[row], oktmo=self._oktmo[row] or None, municipality_oktmo=self._muni_oktmo[row] or None,
+            lat=round(lat, 6), lon=round(lon, 6), h3=h3.latlng_to_cell(lat, lon, self.h3_resolution),
+            span=span, matched=matched, confidence=round(confidence, 3), method=method,
+        )
+
+    def resolve(self, text: str, region_hint: str | None = None, place_hint: str | None = None,
+                geo: tuple[float, float] | None = None) -> Place:
+        text = text or ""
+        head = text[:2000]
+        upper, lower = len(_UPPER.findall(head)), len(_LOWER.findall(head))
+        shouting = upper + lower > 20 and upper > 1.5 * lower
+        toks = self._tokens(text)
+        mentions = self._mentions(toks, shouting)
+        districts, regions = self._context(toks)
+        hint_rows = self._resolve_hint(place_hint, region_hint)
+        if region_hint and region_hint not in self._region_seat:
+            region_hint = None
+
+        best = None  # (score, margin, row, mention)
+        for rank, m in enumerate(mentions):
+            scored = sorted(((self._score(r, m, districts, regions, region_hint, hint_rows, geo), r) for r in m.rows), reverse=True)
+            top, row = scored[0]
+            margin = top - scored[1][0] if len(scored) > 1 else 5.0
+            quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened
+            if m.prep in ("в", "во") and not (cases(toks[m.first].parts[0]) & {"loct", "loc2", "ablt", "gent"}):
+                quality -= 3.0                  # 'везут в Воронеж', 'ехать в Самару': a destination, not the place
+            elif m.prep in ("из", "до", "от"):
+                quality -= 1.0
+            if best is None or quality > best[0]:
+                best = (quality, margin, row, m)
+
+        if best is not None:
+            _, margin, row, m = best
+            conf = 0.97 if margin >= 3 else 0.9 if margin >= 1.5 else 0.75 if margin >= 0.5 else 0.55
+            if m.alias_note == "ambiguous":
+                conf = min(conf, 0.7)
+            span = (toks[m.first].start, toks[m.last].end)
+            matched = text[span[0]:span[1]]
+            if geo is not None:
+                g_row, dist = self.gz.nearest(*geo)
+                if self._region[g_row] == self._region[row] and dist < 30:
+                    if g_row == row or self.gz.distance_km(row, *geo) < 15:
+                        return self._place(row, max(conf, 0.95), "text+geotag", span, matched, geo)
+                    return self._place(g_row, 0.9, "geotag", span, matched, geo)
+            return self._place(row, conf, "text", span, matched)
+
+        if geo is not None:
+            g_row, dist = self.gz.nearest(*geo)
+            if dist < 30:
+                return self._place(g_row, 0.8, "geotag", geo=geo)
+        if districts:
+            cands = sorted(districts, key=lambda d: (d[0] == region_hint, d[0] in regions), reverse=True)
+            region, muni = cands[0]
+            seat = self._muni_seat[(region, muni)]
+            p = self._place(seat, 0.6, "district")
+            return Place(None, None, muni, region, p.municipality_oktmo, p.municipality_oktmo, p.lat, p.lon, p.h3,
+                         None, None, 0.6, "district")
+        if hint_rows:
+            row = max(hint_rows, key=lambda r: self._pop[r])
+            return self._place(row, 0.45, "place_hint")
+        region = next(iter(sorted(regions)), None) or region_hint
+        if region:
+            return Place(None, None, None, region, None, None, None, None, None, None, None, 0.3, "region")
+        return Place()
+
+
+_COMMON: frozenset | None = None
+
+
+def _COMMON_NOUNS() -> frozenset:
+    """Common nouns that are also settlement names; they need a marker or a mid-sentence capital."""
+    global _COMMON
+    if _COMMON is None:
+        _COMMON = frozenset("""мир заря победа луч рассвет дружба труд свет восход звезда маяк родник ключ ключи гора горка поле
+        река речка лес роща сад сады дача дачи совхоз колхоз база школа завод вокзал мост остров берег степь пруд озеро бор
+        кордон пасека хутор поселок село станица город деревня слобода вода огонек искра надежда вера любовь радуга
+        новь жизнь октябрь май весна ясная заречье подгорное красная знамя коммуна прогресс победитель север юг восток запад
+        центр родина россия отрада дон волга урал кубань лиман""".split())
+    return _COMMON

@@ -1,0 +1,128 @@
+"""Text normalisation for Russian social-media posts: the shared first step of 'what' and 'where'.
+
+- ``fold``: lower case, ё→е, Latin look-alike letters inside Cyrillic words → Cyrillic,
+  runs of 3+ identical letters collapsed ('ужааас' → 'ужас'), URLs/mentions/emoji dropped,
+  hashtags kept as words ('#нетводы' → 'нетводы').
+- ``words``: word tokens. The same word tokens razdel yields for letters/digits (hyphenated words
+  kept whole: 'Каменск-Шахтинский', 'из-за'), by one compiled regex: razdel costs ~0.1 ms per
+  post, which alone would use the whole per-post budget of the stream
+  (tests/unit/test_text.py checks agreement with razdel on the corpus).
+- ``lemmas``: the normal forms of ALL pymorphy3 parses of a word (most probable first), cached.
+- ``SLANG``: common social-media spellings mapped to the standard word before lemmatisation.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pymorphy3
+
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:ru|рф|com|org|net|su)(?:/\S*)?", re.I)
+_MENTION = re.compile(r"(?<!\w)@\w+|\[(?:id|club|public)\d+\|([^\]]*)\]")
+_REPEAT = re.compile(r"([а-яa-z])\1{2,}")
+_WORD = re.compile(r"[0-9a-zа-я]+(?:-[0-9a-zа-я]+)*")
+_CYR = re.compile(r"[а-я]")
+_LAT = re.compile(r"[a-z]")
+_LAT2CYR = str.maketrans("aeopcxyktmhb", "аеорсхуктмнв")
+
+SLANG = {
+    "ваще": "вообще", "вапще": "вообще", "щас": "сейчас", "щяс": "сейчас", "ща": "сейчас", "сча": "сейчас",
+    "че": "что", "чо": "что", "шо": "что", "тока": "только", "токо": "только",
+    "скока": "сколько", "скоко": "сколько", "стока": "столько", "канеш": "конечно", "конеш": "конечно",
+    "пжлст": "пожалуйста", "пож": "пожалуйста", "плиз": "пожалуйста", "спс": "спасибо", "пасиб": "спасибо",
+    "оч": "очень", "мб": "может", "кст": "кстати", "седня": "сегодня", "сення": "сегодня",
+    "севодня": "сегодня", "чел": "человек", "инет": "интернет", "комуналка": "коммуналка", "коммуналку": "коммуналка",
+    "нету": "нет", "неть": "нет", "ничо": "ничего", "поликлинника": "поликлиника", "ниче": "ничего", "норм": "нормально", "ок": "хорошо",
+    "тыщ": "тысяча", "тыщи": "тысяча", "щито": "что", "карочь": "короче", "кароче": "короче",
+    "када": "когда", "када-нибудь": "когда-нибудь", "админ": "администратор",
+    "адм": "администрация", "админка": "администрация", "исчо": "еще", "ищо": "еще", "ишо": "еще", "изза": "из-за",
+}
+
+
+def fold(text: str) -> str:
+    text = text.lower().replace("ё", "е")
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(lambda m: f" {m.group(1) or ''} ", text)
+    text = text.replace("#", " ")
+    return _REPEAT.sub(r"\1", text)
+
+
+def _fix_script(word: str) -> str:
+    """'пoликлиника' with a Latin o → Cyrillic; pure Latin words stay."""
+    if _CYR.search(word) and _LAT.search(word):
+        return word.translate(_LAT2CYR)
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens of a raw text, as written."""
+    return _WORD.findall(fold(text))
+
+
+@lru_cache(maxsize=400_000)
+def _standard(word: str) -> str:
+    word = _fix_script(word)
+    return SLANG.get(word, word)
+
+
+def words(text: str) -> list[str]:
+    """Folded word tokens of a raw text, Latin look-alikes fixed and slang mapped."""
+    return standard_words(fold(text))
+
+
+def standard_words(folded: str) -> list[str]:
+    """``words`` for a text that is already folded."""
+    return [_standard(w) for w in _WORD.findall(folded)]
+
+
+_MORPH = pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=400_000)
+def lemmas(word: str) -> tuple[str, ...]:
+    """Normal forms of every parse of ``word`` (most probable first; ё folded)."""
+    if not word or word.isdigit() or len(word) > 40:
+        return (word,)
+    seen: list[str] = []
+    for p in _MORPH.parse(word):
+        nf = p.normal_form.replace("ё", "е")
+        if nf not in seen:
+            seen.append(nf)
+    return tuple(seen) or (word,)
+
+
+@lru_cache(maxsize=400_000)
+def tags(word: str) -> frozenset:
+    """Grammemes of the most probable parse (e.g. {'NOUN','Geox','loct'})."""
+    p = _MORPH.parse(word)[0]
+    return frozenset(p.tag.grammemes)
+
+
+FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO"})
+KEEP_FUNCTION = frozenset({"не", "нет", "ни", "без", "когда", "почему", "зачем", "сколько", "где", "кто", "что"})
+
+
+@lru_cache(maxsize=400_000)
+def is_function_word(word: str) -> bool:
+    if word in KEEP_FUNCTION:
+        return False
+    return bool(_MORPH.parse(word)[0].tag.POS in FUNCTION_POS)
+
+
+_CASES = frozenset({"nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen2", "acc2", "loc2"})
+
+
+@lru_cache(maxsize=400_000)
+def cases(word: str) -> frozenset:
+    """Grammatical cases over all parses ('воронеж' → {nomn, accs}; 'воронеже' → {loct})."""
+    return frozenset(g for p in _MORPH.parse(word) for g in p.tag.grammemes if g in _CASES)
+
+
+_PROPER = frozenset({"Geox", "Name", "Surn", "Patr", "Orgn", "Trad", "Abbr", "Init"})
+
+
+@lru_cache(maxsize=400_000)
+def is_common_word(word: str) -> bool:
+    """A dictionary word that is not a proper name in its most probable parse ('мама', 'горка')."""
+    p = _MORPH.parse(word)[0]
+    return bool(p.is_known) and not (set(p.tag.grammemes) & _PROPER)

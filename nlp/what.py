@@ -1,0 +1,145 @@
+"""The 'what' of a post: sector (calibrated confidence + runner-up), complaint score, urgency.
+
+``WhatModel.load()`` reads the versioned artefact nlp/models/what.pkl, trained reproducibly from
+the labelled corpus by ``tsur train-sectors`` (``train``): a sector model on the complaints of the
+training split and a complaint-vs-noise model on all training posts. The held-out split is
+never used for fitting; ``evaluate`` reports accuracy, macro-F1 and a confusion matrix on it.
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nlp import corpus
+from nlp.classifier import LinearTextModel
+from nlp.features import featurize
+from nlp.lexicon import LEXICON_PATH, Lexicon
+from nlp.text import fold
+from nlp.urgency import urgency
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.pkl"
+FEATURES_VERSION = "f1"          # bump when nlp.features / nlp.text change the feature space
+COMPLAINT_THRESHOLD = 0.5
+MIN_CONFIDENCE_FOR_SECTOR = 0.0  # below: 'other' (kept 0: the runner-up carries the doubt)
+
+
+@dataclass(frozen=True)
+class What:
+    sector: str
+    sector_confidence: float
+    runner_up: str
+    runner_up_confidence: float
+    complaint_score: float
+    is_complaint: bool
+    urgency: float
+    urgency_reasons: tuple[str, ...]
+
+
+class WhatModel:
+    def __init__(self, sector: LinearTextModel, complaint: LinearTextModel, lexicon: Lexicon, version: str):
+        self.sector = sector
+        self.complaint = complaint
+        self.lexicon = lexicon
+        self.version = version
+        self._complaint_idx = complaint.classes.index("complaint")
+
+    # ------------------------------------------------------------------ use
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> "WhatModel":
+        if not path.exists():
+            raise FileNotFoundError(f"no trained model at {path}; run `tsur train-sectors`")
+        with open(path, "rb") as fh:
+            blob = pickle.load(fh)
+        return cls(blob["sector"], blob["complaint"], Lexicon.load(), blob["version"])
+
+    def analyse_batch(self, texts: list[str]) -> list[What]:
+        folded = [fold((t or "")[:200_000]) for t in texts]
+        feats = [featurize(t or "", self.lexicon, f) for t, f in zip(texts, folded)]
+        ps = self.sector.predict_proba(feats)
+        pc = self.complaint.predict_proba(feats)[:, self._complaint_idx]
+        out = []
+        for text, fo, f, p, c in zip(texts, folded, feats, ps, pc):
+            order = np.argsort(-p)
+            best, second = order[0], order[1]
+            u, reasons = urgency(text or "", fo)
+            if f == ["empty"]:  # nothing to go on: unknown, low confidence
+                out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, ()))
+                continue
+            out.append(What(
+                sector=self.sector.classes[best], sector_confidence=round(float(p[best]), 4),
+                runner_up=self.sector.classes[second], runner_up_confidence=round(float(p[second]), 4),
+                complaint_score=round(float(c), 4), is_complaint=bool(c >= COMPLAINT_THRESHOLD),
+                urgency=u, urgency_reasons=tuple(reasons),
+            ))
+        return out
+
+    def analyse(self, text: str) -> What:
+        return self.analyse_batch([text])[0]
+
+
+# ---------------------------------------------------------------------- training
+def corpus_version(examples: list[corpus.Example]) -> str:
+    h = hashlib.sha256(FEATURES_VERSION.encode())
+    for e in examples:
+        h.update(f"{e.sector}\t{int(e.complaint)}\t{e.text}\n".encode())
+    if LEXICON_PATH.exists():
+        h.update(LEXICON_PATH.read_bytes())
+    return h.hexdigest()[:10]
+
+
+def train(examples: list[corpus.Example] | None = None, C_sector: float = 10.0, C_complaint: float = 5.0) -> WhatModel:
+    examples = corpus.load() if examples is None else examples
+    train_set, _ = corpus.split(examples)
+    lexicon = Lexicon.load()
+    feats = [featurize(e.text, lexicon) for e in train_set]
+    sector_idx = [i for i, e in enumerate(train_set) if e.complaint]
+    sector = LinearTextModel.fit([feats[i] for i in sector_idx], [train_set[i].sector for i in sector_idx], C=C_sector)
+    complaint = LinearTextModel.fit(feats, ["complaint" if e.complaint else "noise" for e in train_set], C=C_complaint)
+    return WhatModel(sector, complaint, lexicon, f"what-{corpus_version(examples)}")
+
+
+def save(model: WhatModel, path: Path = MODEL_PATH) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump({"version": model.version, "sector": model.sector, "complaint": model.complaint}, fh, protocol=5)
+    return path
+
+
+def evaluate(model: WhatModel, examples: list[corpus.Example] | None = None) -> dict:
+    """Scores on the held-out split: sector on complaints, complaint detection on all."""
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+    examples = corpus.load() if examples is None else examples
+    _, held = corpus.split(examples)
+    results = model.analyse_batch([e.text for e in held])
+    comp = [(e, r) for e, r in zip(held, results) if e.complaint]
+    y_true = [e.sector for e, _ in comp]
+    y_pred = [r.sector for _, r in comp]
+    labels = list(corpus.SECTORS)
+    return {
+        "n_heldout": len(held),
+        "n_heldout_complaints": len(comp),
+        "sector_accuracy": accuracy_score(y_true, y_pred),
+        "sector_macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "labels": labels,
+        "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "complaint_accuracy": accuracy_score([e.complaint for e in held], [r.is_complaint for r in results]),
+    }
+
+
+def format_report(m: dict) -> str:
+    short = [l[:5] for l in m["labels"]]
+    lines = [
+        f"held-out: {m['n_heldout']} posts ({m['n_heldout_complaints']} complaints)",
+        f"sector accuracy {m['sector_accuracy']:.3f}   macro-F1 {m['sector_macro_f1']:.3f}   "
+        f"complaint detection accuracy {m['complaint_accuracy']:.3f}",
+        "confusion matrix (rows = true, columns = predicted):",
+        "            " + " ".join(f"{s:>5}" for s in short),
+    ]
+    for label, row in zip(m["labels"], m["confusion"]):
+        lines.append(f"{label:<12}" + " ".join(f"{v:>5}" for v in row))
+    return "\n".join(lines)

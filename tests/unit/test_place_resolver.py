@@ -1,0 +1,65 @@
+"""Place resolution on the real gazetteer (all of Russia)."""
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def resolver():
+    from geo.place_resolver import PlaceResolver
+
+    return PlaceResolver.load(cache_dir=ROOT / "data" / "cache")
+
+
+@pytest.mark.parametrize("text, settlement, municipality, region", [
+    ("У нас в Шахтах третий день нет воды", "Шахты", "город Шахты", "Ростовская область"),
+    ("из Аксая до Ростова маршрутка не ходит", "Аксай", "Аксайский район", "Ростовская область"),
+    ("в Каменске-Шахтинском яма на дороге", "Каменск-Шахтинский", "город Каменск-Шахтинский", "Ростовская область"),
+    ("в посёлке Южном Усть-Лабинского района нет воды", "Южный", "Усть-Лабинский район", "Краснодарский край"),
+    ("Нижний Тагил, ул. Жукова, мусор не вывозят", "Нижний Тагил", "город Нижний Тагил", "Свердловская область"),
+    ("В станице Ленинградской нет газа", "Ленинградская", "Ленинградский район", "Краснодарский край"),
+    ("Ленинградская область, Гатчина: свет отключили", "Гатчина", None, "Ленинградская область"),
+    ("в краснодаре ямы на каждом шагу", "Краснодар", "город Краснодар", "Краснодарский край"),
+    ("Жители хутора Красный Курганинского района жалуются на дорогу", "Красный", "Курганинский район", "Краснодарский край"),
+])
+def test_names_in_text(resolver, text, settlement, municipality, region):
+    p = resolver.resolve(text)
+    assert (p.settlement, p.region) == (settlement, region)
+    if municipality:
+        assert p.municipality == municipality
+    assert p.matched and text[p.span[0]:p.span[1]] == p.matched
+    assert p.lat and p.lon and p.h3 and p.confidence >= 0.5
+
+
+def test_street_names_are_not_places(resolver):
+    p = resolver.resolve("на ул. Жукова опять прорыв трубы")
+    assert p.settlement is None
+
+
+def test_common_words_need_a_marker(resolver):
+    assert resolver.resolve("Мир вам, соседи! опять нет воды").settlement is None
+    assert resolver.resolve("в пос. Мир нет воды").settlement == "Мир"
+
+
+def test_repeated_names_use_region_hint_and_population(resolver):
+    a = resolver.resolve("В посёлке Южном нет света", region_hint="Краснодарский край")
+    assert (a.settlement, a.region) == ("Южный", "Краснодарский край")
+    b = resolver.resolve("В посёлке Южном нет света", region_hint="Ставропольский край")
+    assert b.region == "Ставропольский край"
+
+
+def test_place_hint_and_geotag(resolver):
+    p = resolver.resolve("Опять нет воды", region_hint="Краснодарский край", place_hint="Усть-Лабинск")
+    assert (p.settlement, p.method) == ("Усть-Лабинск", "place_hint")
+    g = resolver.resolve("Опять нет воды", geo=(47.2357, 39.7015))  # Rostov-on-Don centre
+    assert g.settlement == "Ростов-на-Дону" and g.method == "geotag"
+
+
+def test_district_only(resolver):
+    p = resolver.resolve("В Аксайском районе опять отключили газ")
+    assert (p.settlement, p.municipality, p.region) == (None, "Аксайский район", "Ростовская область")
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 100_000, "\x00\xff garbage", "<b>Москва</b>", "ВСЁ ПЛОХО НЕТ ВОДЫ"])
+def test_bad_input_never_raises(resolver, text):
+    resolver.resolve(text)

@@ -1,0 +1,69 @@
+import pytest
+
+from nlp import corpus, what
+from nlp.corpus import SECTORS
+
+
+@pytest.fixture(scope="module")
+def model():
+    return what.WhatModel.load()
+
+
+def test_corpus_is_large_varied_and_split():
+    ex = corpus.load()
+    assert len(ex) >= 1500
+    assert {e.sector for e in ex} == set(SECTORS)
+    assert sum(not e.complaint for e in ex) >= 150
+    train, held = corpus.split(ex)
+    assert 0.15 < len(held) / len(ex) < 0.25 and not {e.text for e in train} & {e.text for e in held}
+
+
+def test_saved_model_matches_the_corpus(model):
+    """The artefact is versioned by corpus + lexicon + features: retrain after changing them."""
+    assert model.version == f"what-{what.corpus_version(corpus.load())}", "run `tsur train-sectors` and commit nlp/models/what.pkl"
+
+
+def test_heldout_quality_floor(model):
+    m = what.evaluate(model)
+    assert m["sector_accuracy"] >= 0.85 and m["sector_macro_f1"] >= 0.85, what.format_report(m)
+    assert m["complaint_accuracy"] >= 0.85
+
+
+def test_obvious_posts(model):
+    cases = {
+        "третий день нет горячей воды в доме, управляющая компания не отвечает": "housing",
+        "мусор не вывозят уже неделю, баки переполнены": "waste",
+        "автобус 12 опять не пришёл, люди ждут на остановке по часу": "transport",
+        "на дороге огромные ямы, машину разбил": "roads",
+        "отключили свет во всём посёлке": "energy",
+        "в поликлинике не записаться к терапевту": "healthcare",
+        "в школе нет учителя математики": "education",
+        "не приходит пособие на детей уже три месяца": "social",
+        "во дворе сломаны качели и не горят фонари": "landscaping",
+    }
+    results = model.analyse_batch(list(cases))
+    assert [r.sector for r in results] == list(cases.values())
+    assert all(r.is_complaint for r in results)
+    assert not model.analyse("Продам диван, самовывоз, недорого").is_complaint
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "a" * 100_000, "The weather is nice today in London",
+                                  "\x00\x01\x02 garbage \ufffd\ufffd", "<script>alert(1)</script><b>жалоба</b>",
+                                  "Привет hello 你好 مرحبا", "🙂🙂🙂", "1234567890 " * 50])
+def test_bad_input_gives_well_formed_low_confidence_results(model, text):
+    r = model.analyse(text)
+    assert r.sector in SECTORS and 0.0 <= r.sector_confidence <= 1.0 and 0.0 <= r.complaint_score <= 1.0
+    assert 0.0 <= r.urgency <= 1.0
+
+
+def test_empty_is_unknown(model):
+    r = model.analyse("  ")
+    assert (r.sector, r.sector_confidence, r.is_complaint) == ("other", 0.0, False)
+
+
+def test_urgency_is_explainable():
+    from nlp.urgency import urgency
+
+    score, reasons = urgency("Третий день без воды весь посёлок, дети и старики")
+    assert score >= 0.8 and {"длительность", "массовость", "дети и уязвимые"} <= set(reasons)
+    assert urgency("Подскажите график работы МФЦ") == (0.0, [])
