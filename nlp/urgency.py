@@ -28,10 +28,21 @@ _RULES: list[tuple[str, float, re.Pattern]] = [
 ]
 
 
+# One cheap pass first: most posts contain none of these stems, and then no rule can fire.
+_TRIGGER = re.compile(
+    r"дн|дня|сут|недел|месяц|сколько|угроз|опасн|убить|погиб|упасть|рухн|обруш|пожар|горит|задым|газ|провод|искрит|люк|"
+    r"провал|смерт|умер|дет|ребен|школьн|младен|грудн|инвалид|пожил|бабушк|дедушк|старик|беременн|лежач|весь|всей|всю|все |"
+    r"несколько|сотн|тысяч|целый|авари|прорыв|прорвал|затоп|потоп|наводн|подтоп|чс|чрезвыч|эвакуац|замерза|мороз|скорая|"
+    r"понедельник|вторник|сред|четверг|пятниц|суббот|воскресен|который"
+)
+
+
 def urgency(text: str, folded: str | None = None) -> tuple[float, list[str]]:
     """Score and reasons; pass ``folded`` (nlp.text.fold of the text) when it is already at hand."""
     folded = fold(text[:20_000]) if folded is None else folded[:20_000]
     score, reasons = 0.0, []
+    if not _TRIGGER.search(folded):
+        return score, reasons
     for name, weight, pattern in _RULES:
         if pattern.search(folded):
             score += weight
