@@ -9,6 +9,8 @@ COPY tsur tsur
 COPY intake intake
 COPY nlp nlp
 COPY geo geo
+COPY enrichment enrichment
+COPY routing routing
 COPY warehouse warehouse
 COPY streams streams
 COPY reports reports

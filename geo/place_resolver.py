@@ -349,6 +349,9 @@ class PlaceResolver:
             return tok.capital or shouting or not is_common_word(first_part)   # 'города, любимые …'
         if m.prep == "на":
             return False                        # 'на Красной', 'на Северном': streets and city districts
+        after = toks[m.last + 2] if m.last + 2 < len(toks) else None
+        if nxt is not None and after is not None and after.folded in DISTRICT_WORDS and tok.capital:
+            return True                         # 'Южный Усть-Лабинского района': a place qualified by its district
         if m.parts > 1 and all(toks[k].capital for k in range(m.first, m.last + 1)) and not shouting:
             return True                         # 'Нижний Тагил', 'Усть-Лабинск': a capitalised multi-part name
         t = tags(first_part)

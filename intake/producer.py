@@ -3,40 +3,11 @@ keyed by region so a region's posts keep their order within a partition."""
 from __future__ import annotations
 
 import asyncio
-import csv
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Iterable, Iterator
 
-
-def read_posts(path: str) -> Iterator[bytes]:
-    """Yield raw payloads (bytes) from a JSONL or CSV file, or '-' for stdin (JSONL).
-
-    Lines are passed on as they are: validation happens in the worker, so a malformed line
-    reaches the dead-letter topic with a reason instead of stopping the ingest."""
-    if path == "-":
-        for line in sys.stdin.buffer:
-            if line.strip():
-                yield line.rstrip(b"\r\n")
-        return
-    p = Path(path)
-    if p.suffix.lower() == ".csv":
-        with open(p, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                row = {k: v for k, v in row.items() if v not in (None, "")}
-                if "lat" in row and "lon" in row:
-                    try:
-                        row["geo"] = {"lat": float(row.pop("lat")), "lon": float(row.pop("lon"))}
-                    except ValueError:
-                        pass
-                yield json.dumps(row, ensure_ascii=False).encode()
-        return
-    with open(p, "rb") as fh:
-        for line in fh:
-            if line.strip():
-                yield line.rstrip(b"\r\n")
+from intake.adapters import posts_from_file
 
 
 def _key(payload: bytes) -> bytes | None:

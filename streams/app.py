@@ -3,9 +3,15 @@
 Run it with ``tsur worker`` (or ``python -m streams.app worker -l info``). Configuration comes
 from the environment (tsur.config.Settings): broker URL, topic names, partitions, batch bounds.
 
-Delivery is at-least-once: an agent acknowledges a batch (so Faust may commit its offsets) only
-after ClickHouse accepted the rows; ids are deterministic and tables are ReplacingMergeTree, so a
-redelivered message is stored once. Faust tables hold only rebuildable state.
+posts.raw → ``process_posts``: validate (bad input → posts.dlq with a reason), enrich (what +
+where), group complaints into incidents, route them and set deadlines, watch for tension bursts;
+then one batched write to ClickHouse (posts_raw, posts_enriched, incidents, alerts) and only then
+the batch is acknowledged (offsets committed) and incidents.enriched / alerts are published.
+incidents.status → ``store_status_events``.
+
+Delivery is at-least-once: ids are deterministic and tables are ReplacingMergeTree, so a
+redelivered message is stored once; a replayed post keeps its incident. The stream's state
+(open incidents, tension baseline) is rebuilt from ClickHouse on start, never from changelogs.
 """
 from __future__ import annotations
 
@@ -13,14 +19,20 @@ import asyncio
 import json
 import logging
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import faust
 
-from streams.pipeline import process_batch
+from streams import state
+from streams.incident_builder import WINDOW, IncidentBuilder
+from streams.metrics import Metrics
+from streams.pipeline import enrich_batch, incident_message, parse_batch
+from streams.status_events import STATUS_COLUMNS, parse_status_event
+from streams.tension import TensionMonitor
 from tsur.config import Settings
 from warehouse.batch_writer import BatchWriter
-from warehouse.session import WarehouseError
+from warehouse.session import WarehouseError, warehouse_session
 
 log = logging.getLogger("tsur.worker")
 settings = Settings.from_env()
@@ -53,80 +65,190 @@ alerts = app.topic(settings.topics["alerts"], value_type=bytes, partitions=setti
 posts_dlq = app.topic(settings.topics["posts_dlq"], value_type=bytes, partitions=settings.topic_partitions)
 
 writer = BatchWriter(settings.clickhouse_dsn, settings.warehouse_lock_timeout)
-stats = {"posts_in": 0, "posts_stored": 0, "dead_letters": 0, "insert_retries": 0}
-
+metrics = Metrics()
+ALERT_COLUMNS = ("alert_id", "kind", "region", "municipality", "oktmo", "h3", "sector", "window_start", "window_end",
+                 "observed", "baseline", "created_at")
 RETRY_MIN, RETRY_MAX = 0.5, 30.0
 
 
-def _spool_file() -> Path:
-    return settings.spool_dir / f"posts.raw-{time.time_ns()}.jsonl"
+class Core:
+    """What the agent needs loaded before the first batch (enricher, routing, rebuilt state)."""
+
+    def __init__(self):
+        self.ready = asyncio.Event()
+        self.enricher = None
+        self.route = None
+        self.builder = IncidentBuilder()
+        self.tension = TensionMonitor()
+
+    def load(self) -> None:
+        from enrichment.enricher import Enricher
+        from streams.routing import make_route
+
+        t0 = time.perf_counter()
+        self.enricher = Enricher.load()
+        self.route = make_route()
+        with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
+            self.builder.restore(state.open_incidents(client, WINDOW))
+            self.tension.restore(state.recent_complaints(client), state.active_alerts(client))
+        log.info("core loaded in %.1f s (%s; %d open incidents)", time.perf_counter() - t0,
+                 self.enricher.version, len(self.builder.by_id))
+
+
+core = Core()
 
 
 def spool_payloads(payloads: list[bytes]) -> Path:
     """Save payloads of a batch that could not be stored before shutdown; re-published on start."""
     settings.spool_dir.mkdir(parents=True, exist_ok=True)
-    path = _spool_file()
+    path = settings.spool_dir / f"posts.raw-{time.time_ns()}.jsonl"
     with open(path, "w", encoding="utf-8") as fh:
         for p in payloads:
             fh.write(json.dumps({"payload": bytes(p).decode("utf-8", "surrogateescape")}, ensure_ascii=False) + "\n")
     return path
 
 
-async def write_until_stored(batches, payloads: list[bytes]) -> None:
-    """Insert with exponential backoff until ClickHouse accepts; the stream waits (backpressure)."""
+async def until_stored(fn, *args) -> object:
+    """Run a warehouse call with exponential backoff until it succeeds; the stream waits (backpressure)."""
     delay = RETRY_MIN
-    try:
-        while True:
-            try:
-                await asyncio.to_thread(writer.insert_many, batches)
-                return
-            except WarehouseError as exc:
-                stats["insert_retries"] += 1
-                log.warning("warehouse unavailable (%s); retrying in %.1f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
-    except asyncio.CancelledError:
-        # Faust acknowledges a taken batch when the agent stops; keep it so nothing is lost.
-        path = spool_payloads(payloads)
-        log.warning("stopping with %d unstored posts; spooled to %s for re-publishing", len(payloads), path)
-        raise
+    while True:
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except WarehouseError as exc:
+            metrics.insert_retries += 1
+            log.warning("warehouse unavailable (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+
+def _known(post_ids: list[str]) -> dict[str, str]:
+    with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
+        return state.known_posts(client, post_ids)
+
+
+def _alert_rows(found, now: datetime) -> list[list]:
+    rows = []
+    for a in found:
+        oktmo = a.key if a.key.isdigit() else ""
+        region = "" if oktmo else a.key
+        rows.append([a.alert_id, "tension", region, "", oktmo, "", a.sector, a.window_start, a.window_end, a.observed,
+                     a.baseline, now])
+    return rows
 
 
 @app.agent(posts_raw, concurrency=1)
-async def store_raw_posts(stream):
-    """posts.raw -> validate -> ClickHouse posts_raw (+ posts.dlq for rejects)."""
+async def process_posts(stream):
+    """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts."""
+    await core.ready.wait()
     async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_seconds):
         payloads = [e.value for e in events]
-        result = process_batch(
-            ((e.value, e.message.partition, e.message.offset) for e in events),
-            settings.pseudonym_key, topic=posts_raw.get_topic_name(),
-        )
-        stats["posts_in"] += len(events)
+        t0 = time.perf_counter()
+        result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),
+                             settings.pseudonym_key, topic=posts_raw.get_topic_name())
         for dead in result.dead_letters:
             await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
-        stats["dead_letters"] += len(result.dead_letters)
-        await write_until_stored(result.warehouse_batches(), payloads)
-        stats["posts_stored"] += len(result.posts)
+        try:
+            known = await until_stored(_known, [p.post_id for p in result.posts])
+            now = datetime.now(timezone.utc)
+            t1 = time.perf_counter()
+            await asyncio.to_thread(enrich_batch, result, core.enricher, core.builder, core.route, known, now)
+            enrich_s = time.perf_counter() - t1
+            found = [a for a in (core.tension.observe(k, s, t) for k, s, t in result.complaints) if a]
+            batches = result.warehouse_batches(now) + [("alerts", _alert_rows(found, now), ALERT_COLUMNS)]
+            await until_stored(writer.insert_many, batches)
+        except asyncio.CancelledError:
+            # Faust acknowledges a taken batch when the agent stops; keep it so nothing is lost.
+            path = spool_payloads(payloads)
+            log.warning("stopping with %d unstored posts; spooled to %s for re-publishing", len(payloads), path)
+            raise
+        except Exception as exc:
+            # A bug (not a warehouse outage) must neither kill the agent nor lose the batch (Faust
+            # would acknowledge it when the agent restarts): every message goes to the DLQ with the reason.
+            log.exception("batch of %d posts failed; sending them to %s", len(events), posts_dlq.get_topic_name())
+            reason = f"internal error while processing: {type(exc).__name__}: {exc}"[:500]
+            now = datetime.now(timezone.utc).isoformat()
+            for e in events:
+                dead = {"reason": reason, "payload": bytes(e.value[:40000]).decode("utf-8", "replace")[:10000],
+                        "topic": posts_raw.get_topic_name(), "partition": e.message.partition,
+                        "offset": e.message.offset, "at": now}
+                await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
+            metrics.dead_letters += len(events)
+            continue
+        for inc in result.incidents:
+            inc.dirty = inc.is_new = False
+            await incidents_enriched.send(key=inc.incident_id.encode(),
+                                          value=json.dumps(incident_message(inc), ensure_ascii=False).encode())
+        for a in found:
+            await alerts.send(key=a.alert_id.encode(), value=json.dumps(a.to_json(), ensure_ascii=False).encode())
+        core.builder.evict()
+        metrics.batch(len(events), len(result.posts), len(result.dead_letters), len(result.incidents), len(found),
+                      enrich_s, time.perf_counter() - t0, writer.last_insert_seconds,
+                      [p.created_at for p in result.posts], [p.ingested_at for p in result.posts])
+
+
+@app.agent(incidents_status, concurrency=1)
+async def store_status_events(stream):
+    """incidents.status → validate → incident_status_events (bad events → posts.dlq)."""
+    async for events in stream.take_events(500, within=settings.sink_batch_seconds):
+        now = datetime.now(timezone.utc)
+        rows = []
+        for e in events:
+            parsed = parse_status_event(e.value, now)
+            if isinstance(parsed, str):
+                dead = {"reason": parsed, "payload": bytes(e.value[:10000]).decode("utf-8", "replace"),
+                        "topic": incidents_status.get_topic_name(), "partition": e.message.partition,
+                        "offset": e.message.offset, "at": now.isoformat()}
+                await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
+                metrics.dead_letters += 1
+            else:
+                rows.append(parsed)
+        if rows:
+            await until_stored(writer.insert_many, [("incident_status_events", rows, STATUS_COLUMNS)])
+            metrics.status_events += len(rows)
 
 
 @app.task
-async def republish_spool() -> None:
-    """On start: send spooled payloads back to posts.raw (the sink is idempotent), then delete them."""
-    if not settings.spool_dir.exists():
-        return
-    for path in sorted(settings.spool_dir.glob("posts.raw-*.jsonl")):
-        count = 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            payload = json.loads(line)["payload"].encode("utf-8", "surrogateescape")
-            await posts_raw.send(value=payload)
-            count += 1
-        path.unlink()
-        log.info("re-published %d spooled posts from %s", count, path.name)
+async def startup() -> None:
+    """Load the enricher and rebuild state from ClickHouse; then re-publish spooled payloads."""
+    delay = RETRY_MIN
+    while True:
+        try:
+            await asyncio.to_thread(core.load)
+            break
+        except WarehouseError as exc:
+            log.warning("cannot rebuild state yet (%s); retrying in %.1f s", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+    core.ready.set()
+    if settings.spool_dir.exists():
+        for path in sorted(settings.spool_dir.glob("posts.raw-*.jsonl")):
+            count = 0
+            for line in path.read_text(encoding="utf-8").splitlines():
+                await posts_raw.send(value=json.loads(line)["payload"].encode("utf-8", "surrogateescape"))
+                count += 1
+            path.unlink()
+            log.info("re-published %d spooled posts from %s", count, path.name)
+
+
+@app.page("/metrics")
+async def prometheus(web, request):
+    """Prometheus text format: lag, events/s, enrichment latency, DLQ count, …"""
+    lag = {}
+    try:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            pos = await consumer.position(tp) if hasattr(consumer, "position") else None
+            if high is not None and pos is not None:
+                lag[f"{tp.topic}/{tp.partition}"] = max(0, high - pos)
+    except Exception:  # metrics must never break the worker
+        pass
+    return web.text(metrics.render(lag), content_type="text/plain; version=0.0.4")
 
 
 @app.timer(interval=30.0)
 async def report_progress() -> None:
-    log.info("worker stats: %s", stats)
+    log.info("worker: %s", metrics.summary())
 
 
 def main() -> None:

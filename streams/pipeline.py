@@ -1,18 +1,37 @@
-"""The pure core of the stream: a batch of raw payloads in, rows for the warehouse and
-dead-letter records out. No Faust, no I/O: the agent is the shell around it.
+"""The pure core of the stream: a batch of raw payloads in, rows for the warehouse and messages
+for the output topics out. No Faust, no I/O: the agent (streams/app.py) is the shell around it.
 
-This is the seam for enrichment: ``process_batch`` is where enriched incidents will be built
-from the valid posts (nlp + geo) and added to ``BatchResult``.
+1. ``parse_batch``: validate (intake.raw_post) → posts + dead letters (never raises).
+2. ``enrich_batch``: enrichment (what + where), incidents (streams.incident_builder), routing
+   and deadlines for new incidents, tension counts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
 
 from intake.raw_post import COLUMNS as RAW_COLUMNS
 from intake.raw_post import RawPost, Rejection, parse_raw_post
+from streams.incident_builder import IncidentBuilder, OpenIncident, place_key_of
 
 DLQ_PAYLOAD_CHARS = 10_000
+
+ENRICHED_COLUMNS = (
+    "post_id", "incident_id", "source", "community_id", "created_at", "region", "municipality", "oktmo", "settlement",
+    "settlement_oktmo", "lat", "lon", "h3", "place_confidence", "place_method", "sector", "sector_confidence", "runner_up",
+    "complaint_score", "is_complaint", "urgency", "urgency_reasons", "model_version", "enriched_at",
+)
+INCIDENT_COLUMNS = (
+    "incident_id", "region", "municipality", "oktmo", "settlement", "settlement_oktmo", "lat", "lon", "h3", "sector",
+    "sector_confidence", "complaint_score", "urgency", "title", "posts_count", "first_seen", "last_seen",
+    "responsible_body", "first_answer_due", "resolution_due", "model_version", "updated_at", "place_key", "signature",
+    "urgency_reasons", "source_url",
+)
+TITLE_CHARS = 160
+
+# route(region, municipality, sector, first_seen, urgency) -> (responsible body, first answer due, resolution due)
+Route = Callable[[str, str, str, datetime, float], tuple[str, datetime | None, datetime | None]]
 
 
 @dataclass
@@ -32,9 +51,43 @@ class DeadLetter:
 class BatchResult:
     posts: list[RawPost] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    enriched: list[list] = field(default_factory=list)
+    incidents: list[OpenIncident] = field(default_factory=list)
+    complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
 
-    def warehouse_batches(self) -> list[tuple[str, list[list], tuple[str, ...]]]:
-        return [("posts_raw", [p.row() for p in self.posts], RAW_COLUMNS)]
+    def warehouse_batches(self, now: datetime | None = None) -> list[tuple[str, list[list], tuple[str, ...]]]:
+        now = now or datetime.now(timezone.utc)
+        return [
+            ("posts_raw", [p.row() for p in self.posts], RAW_COLUMNS),
+            ("posts_enriched", self.enriched, ENRICHED_COLUMNS),
+            ("incidents", [incident_row(i, now) for i in self.incidents], INCIDENT_COLUMNS),
+        ]
+
+
+def incident_row(inc: OpenIncident, now: datetime) -> list:
+    e = inc.extra
+    return [
+        inc.incident_id, e.get("region", ""), e.get("municipality", ""), e.get("oktmo", ""), e.get("settlement", ""),
+        e.get("settlement_oktmo", ""), e.get("lat"), e.get("lon"), e.get("h3", ""), inc.sector,
+        e.get("sector_confidence", 0.0), e.get("complaint_score", 0.0), inc.urgency, e.get("title", ""),
+        inc.posts_count, inc.first_seen, inc.last_seen, e.get("responsible_body", ""), e.get("first_answer_due"),
+        e.get("resolution_due"), e.get("model_version", ""), now, inc.place_key, sorted(inc.signature),
+        list(e.get("urgency_reasons", ())), e.get("source_url", ""),
+    ]
+
+
+def incident_message(inc: OpenIncident) -> dict:
+    e = inc.extra
+    due = e.get("first_answer_due")
+    res = e.get("resolution_due")
+    return {
+        "incident_id": inc.incident_id, "sector": inc.sector, "region": e.get("region"), "municipality": e.get("municipality"),
+        "settlement": e.get("settlement"), "oktmo": e.get("oktmo"), "lat": e.get("lat"), "lon": e.get("lon"), "h3": e.get("h3"),
+        "posts_count": inc.posts_count, "first_seen": inc.first_seen.isoformat(), "last_seen": inc.last_seen.isoformat(),
+        "urgency": inc.urgency, "responsible_body": e.get("responsible_body"), "title": e.get("title"),
+        "first_answer_due": due.isoformat() if due else None, "resolution_due": res.isoformat() if res else None,
+        "new": inc.is_new,
+    }
 
 
 def _payload_preview(payload) -> str:
@@ -43,7 +96,7 @@ def _payload_preview(payload) -> str:
     return str(payload)[:DLQ_PAYLOAD_CHARS]
 
 
-def process_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | None = None) -> BatchResult:
+def parse_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | None = None) -> BatchResult:
     """``messages``: iterable of (payload, partition, offset). Never raises on bad payloads."""
     now = now or datetime.now(timezone.utc)
     result = BatchResult()
@@ -61,3 +114,49 @@ def process_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime 
             seen.add(parsed.post_id)
             result.posts.append(parsed)
     return result
+
+
+def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route: Route,
+                 known: dict[str, str] | None = None, now: datetime | None = None) -> BatchResult:
+    """Enrich the valid posts, assign complaints to incidents, route and set deadlines for new ones.
+
+    ``known``: post_id → incident_id of posts already stored (a replay keeps their incident)."""
+    now = now or datetime.now(timezone.utc)
+    known = known or {}
+    posts = result.posts
+    enrichments = enricher.enrich_batch([
+        {"text": p.text, "region_hint": p.region_hint or None, "place_hint": p.place_hint or None,
+         "community": p.community_name or None, "geo": {"lat": p.lat, "lon": p.lon} if p.lat is not None else None}
+        for p in posts
+    ])
+    touched: dict[str, OpenIncident] = {}
+    for p, e in zip(posts, enrichments):
+        if not hasattr(e, "sector"):        # Rejected: cannot happen for a validated post, but never crash
+            continue
+        incident_id = ""
+        if e.is_complaint:
+            pkey = place_key_of(e.region, e.municipality, e.oktmo, e.settlement)
+            inc = builder.assign(p.post_id, p.text, p.created_at, pkey, e.sector, e.urgency, known.get(p.post_id))
+            if inc.is_new and not inc.extra:
+                body, first_due, final_due = route(e.region or "", e.municipality or "", e.sector, inc.first_seen, e.urgency)
+                inc.extra = {
+                    "region": e.region or "", "municipality": e.municipality or "", "oktmo": e.municipality_oktmo or "",
+                    "settlement": e.settlement or "", "settlement_oktmo": e.oktmo or "", "lat": e.lat, "lon": e.lon,
+                    "h3": e.h3 or "", "sector_confidence": e.sector_confidence, "complaint_score": e.complaint_score,
+                    "title": " ".join(p.text.split())[:TITLE_CHARS], "responsible_body": body, "first_answer_due": first_due,
+                    "resolution_due": final_due, "model_version": e.model_version, "urgency_reasons": e.urgency_reasons,
+                    "source_url": p.url,
+                }
+            incident_id = inc.incident_id
+            touched[incident_id] = inc
+            result.complaints.append((e.municipality_oktmo or e.region or "?", e.sector, p.created_at))
+        result.enriched.append([
+            p.post_id, incident_id, p.source, p.community_id, p.created_at, e.region or "", e.municipality or "",
+            e.municipality_oktmo or "", e.settlement or "", e.oktmo or "", e.lat, e.lon, e.h3 or "", e.place_confidence,
+            e.place_method, e.sector, e.sector_confidence, e.runner_up, e.complaint_score, int(e.is_complaint), e.urgency,
+            list(e.urgency_reasons), e.model_version, now,
+        ])
+    result.incidents = [i for i in touched.values() if i.extra]
+    return result
+
+

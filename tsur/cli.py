@@ -152,16 +152,19 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False) -> int:
+def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False, fmt: str = "auto") -> int:
     from tqdm import tqdm
 
-    from intake.producer import publish, read_posts
+    from intake.adapters import posts_from_file
+    from intake.producer import publish
 
     if path != "-" and not Path(path).exists():
         raise CommandError(f"no such file: {path}")
     with tqdm(unit=" posts", desc="ingest", disable=quiet, mininterval=1.0) as bar:
         try:
-            return publish(s.bootstrap_servers, s.topics["posts_raw"], read_posts(path), rate, bar.update)
+            return publish(s.bootstrap_servers, s.topics["posts_raw"], posts_from_file(path, fmt), rate, bar.update)
+        except ValueError as exc:
+            raise CommandError(f"{path}: {exc}") from None
         except Exception as exc:
             if type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
                 raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url}; start it with `tsur broker`") from None
@@ -170,7 +173,7 @@ def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False) -> 
 
 def cmd_ingest(args) -> int:
     s = _settings()
-    n = _ingest(s, args.file, args.rate)
+    n = _ingest(s, args.file, args.rate, fmt=args.format)
     _say(f"published {n} posts to {s.topics['posts_raw']}")
     return 0
 
@@ -245,6 +248,46 @@ OUTPUT_FIELDS = ("sector", "sector_confidence", "complaint_score", "urgency", "r
                  "oktmo", "lat", "lon", "h3", "place_confidence")
 
 
+# ---------------------------------------------------------------- incidents
+def _publish_json(s: Settings, topic_key: str, objs: list[dict]) -> int:
+    from intake.producer import publish
+
+    payloads = [json.dumps(o, ensure_ascii=False).encode() for o in objs]
+    try:
+        return publish(s.bootstrap_servers, s.topics[topic_key], payloads)
+    except Exception as exc:
+        if type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
+            raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url}; start it with `tsur broker`") from None
+        raise
+
+
+def cmd_incident_update(args) -> int:
+    from streams.status_events import parse_status_event
+
+    s = _settings()
+    event = {"incident_id": args.incident_id, "status": args.status, "actor": args.actor, "comment": args.comment}
+    if args.at:
+        event["at"] = args.at
+    checked = parse_status_event(json.dumps(event))
+    if isinstance(checked, str):
+        raise CommandError(checked)
+    _publish_json(s, "incidents_status", [event])
+    _say(f"sent {args.status} for incident {args.incident_id} to {s.topics['incidents_status']}")
+    return 0
+
+
+def cmd_simulate_operators(args) -> int:
+    from datetime import datetime, timezone
+
+    from tsur.operator_simulator import load_incidents, status_events
+
+    s = _settings()
+    events = status_events(load_incidents(s), datetime.now(timezone.utc), seed=args.seed)
+    n = _publish_json(s, "incidents_status", events)
+    _say(f"sent {n} simulated status events to {s.topics['incidents_status']}")
+    return 0
+
+
 # ---------------------------------------------------------------- airflow
 def cmd_airflow(args) -> int:
     from tsur.airflow_env import run_airflow
@@ -309,9 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_sample)
 
     sp = sub.add_parser("ingest", help="publish posts from a JSONL/CSV file to posts.raw",
-                        description="Replay a JSONL or CSV file of posts into posts.raw, as fast as possible or at --rate posts/s.")
+                        description="Replay posts into posts.raw, as fast as possible or at --rate posts/s: JSONL/CSV in our plain schema "
+                        "(docs/post-schema.md), a VK API response or a Telegram Desktop export (.json).")
     sp.add_argument("file", help="JSONL or CSV file, '-' for JSONL on stdin")
     sp.add_argument("--rate", type=float, help="posts per second (default: as fast as possible)")
+    sp.add_argument("--format", choices=["auto", "plain", "vk", "telegram"], default="auto",
+                    help="a .json document's format: VK API wall.get/newsfeed.search, Telegram Desktop result.json, "
+                    "or our plain schema (default: detected); .jsonl and .csv are our plain schema")
     sp.set_defaults(func=cmd_ingest)
 
     sp = sub.add_parser("train-sectors", help="train the sector and complaint models from the labelled corpus",
@@ -328,6 +375,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="-", help="output JSONL file, '-' for stdout")
     sp.add_argument("--h3-resolution", type=int, default=8, choices=range(0, 16), metavar="0..15", help="H3 resolution (default 8)")
     sp.set_defaults(func=cmd_enrich)
+
+    sp = sub.add_parser("incident", help="operator actions on incidents (status updates)",
+                        description="Operator actions on incidents.")
+    isub = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    up = isub.add_parser("update", help="send a status update to incidents.status",
+                         description="Validate a status update and send it to incidents.status; the worker stores it.")
+    up.add_argument("incident_id")
+    up.add_argument("--status", required=True, choices=["assigned", "answered", "in_progress", "resolved", "rejected", "reopened"])
+    up.add_argument("--actor", default="оператор ЦУР")
+    up.add_argument("--comment", default="")
+    up.add_argument("--at", help="ISO 8601 time of the change (default: now)")
+    up.set_defaults(func=cmd_incident_update)
+
+    sp = sub.add_parser("simulate-operators", help="send simulated operator status events for stored incidents (demo)",
+                        description="Read incidents from the warehouse and send assigned/answered/resolved events with realistic delays.")
+    sp.add_argument("--seed", type=int, default=1)
+    sp.set_defaults(func=cmd_simulate_operators)
 
     sp = sub.add_parser("query", help="run read-only SQL against the warehouse",
                         description="Run one read-only SQL statement against TSUR_CLICKHOUSE_DSN and print a table or CSV.")

@@ -1,29 +1,50 @@
 """The main job on the embedded default (``tsur demo``): broker + worker + sample posts +
-DAGs, then row counts and where the results are. Grows as capabilities land."""
+simulated operators + DAGs, then row counts and where the results are. Grows as capabilities land."""
 from __future__ import annotations
 
 import json
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 
 from tsur import processes
 from tsur.config import Settings
 
+DAGS = ("posts_daily",)
 
-def _count_stored(s: Settings, ids: list[str]) -> int:
+
+def _scalar(s: Settings, sql: str, **params) -> int:
     from warehouse.session import warehouse_session
 
     with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
-        return int(client.query(
-            "SELECT uniqExact(post_id) FROM posts_raw WHERE post_id IN {ids:Array(String)}", parameters={"ids": ids}
-        ).result_rows[0][0])
+        return int(client.query(sql, parameters=params).result_rows[0][0])
+
+
+def _wait(s: Settings, what: str, sql: str, target: int, worker, timeout: float, say, **params) -> int:
+    from tsur.cli import CommandError
+
+    deadline = time.monotonic() + timeout
+    got = last_said = 0
+    while time.monotonic() < deadline:
+        if not worker.alive():
+            raise CommandError(f"the worker stopped; see {worker.log_path}:\n{worker.tail(15)}")
+        got = _scalar(s, sql, **params)
+        if got >= target:
+            break
+        if time.monotonic() - last_said > 10:
+            say(f"   … {what}: {got} of {target}")
+            last_said = time.monotonic()
+        time.sleep(1.0)
+    if got < target:
+        raise CommandError(f"only {got} of {target} {what} reached ClickHouse in {timeout:.0f} s; see {worker.log_path}")
+    return got
 
 
 def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=print) -> int:
     from intake.raw_post import post_id_for
     from intake.sample import generate
     from tsur.airflow_env import prepare_metadata, run_airflow
-    from tsur.cli import CommandError, _ensure_topics, _ingest, _migrate_quietly, _start_broker, worker_argv
+    from tsur.cli import CommandError, _ensure_topics, _ingest, _migrate_quietly, _publish_json, _start_broker, worker_argv
+    from tsur.operator_simulator import load_incidents, status_events
     from warehouse.session import warehouse_session
 
     t_start = time.monotonic()
@@ -36,7 +57,7 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
     with open(sample_path, "w", encoding="utf-8") as fh:
         for p in posts:
             fh.write(json.dumps(p, ensure_ascii=False) + "\n")
-    ids = [post_id_for(p["source"], str(p["id"])) for p in posts]
+    ids = sorted({post_id_for(p["source"], str(p["id"])) for p in posts})
     sample_days = sorted({date.fromisoformat(p["created_at"][:10]) for p in posts})
     say(f"== sample: {len(posts)} posts over {len(sample_days)} days in {sample_path}")
 
@@ -51,20 +72,17 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
         _ensure_topics(s)
         worker = processes.start("worker", worker_argv(), s.logs_dir)
         say(f"== worker started (log {worker.log_path})")
+        t0 = time.monotonic()
         sent = _ingest(s, str(sample_path), rate=None)
         say(f"== published {sent} posts to {s.topics['posts_raw']}")
-        deadline = time.monotonic() + 180
-        stored = 0
-        while time.monotonic() < deadline:
-            if not worker.alive():
-                raise CommandError(f"the worker stopped; see {worker.log_path}:\n{worker.tail(15)}")
-            stored = _count_stored(s, ids)
-            if stored >= len(set(ids)):
-                break
-            time.sleep(1.0)
-        say(f"== stored in ClickHouse: {stored} of {len(set(ids))} posts")
-        if stored < len(set(ids)):
-            raise CommandError(f"only {stored} of {len(set(ids))} posts reached ClickHouse in time; see {worker.log_path}")
+        stored = _wait(s, "enriched posts", "SELECT uniqExact(post_id) FROM posts_enriched WHERE post_id IN {ids:Array(String)}",
+                       len(ids), worker, 600, say, ids=ids)
+        say(f"== enriched and stored: {stored} posts in {time.monotonic() - t0:.1f} s")
+        events = status_events(load_incidents(s), datetime.now(timezone.utc), seed)
+        _publish_json(s, "incidents_status", events)
+        n_events = len({(e["incident_id"], e["status"], e["at"]) for e in events})
+        _wait(s, "status events", "SELECT count() FROM incident_status_events FINAL", n_events, worker, 120, say)
+        say(f"== simulated operators: {n_events} status events stored")
     finally:
         if worker:
             worker.stop()
@@ -73,24 +91,31 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
 
     say("== Airflow: preparing metadata DB (SQLite) and the chdb pool")
     prepare_metadata(s)
-    for day in sample_days:
-        t0 = time.monotonic()
-        r = run_airflow(s, ["dags", "test", "posts_daily", day.isoformat()], check=False, capture=True)
-        state = "success" if r.returncode == 0 else f"FAILED (exit {r.returncode})"
-        say(f"   posts_daily {day}: {state} in {time.monotonic() - t0:.1f} s")
-        if r.returncode != 0:
-            raise CommandError(f"DAG posts_daily failed for {day}:\n{(r.stdout + r.stderr)[-2000:]}")
+    for dag_id in DAGS:
+        for day in sample_days:
+            t0 = time.monotonic()
+            r = run_airflow(s, ["dags", "test", dag_id, day.isoformat()], check=False, capture=True)
+            state = "success" if r.returncode == 0 else f"FAILED (exit {r.returncode})"
+            say(f"   {dag_id} {day}: {state} in {time.monotonic() - t0:.1f} s")
+            if r.returncode != 0:
+                raise CommandError(f"DAG {dag_id} failed for {day}:\n{(r.stdout + r.stderr)[-2000:]}")
 
     with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
-        total = client.query("SELECT uniqExact(post_id) FROM posts_raw").result_rows[0][0]
-        daily = client.query(
-            "SELECT day, sum(posts), uniqExact(source) FROM report_posts_daily FINAL GROUP BY day ORDER BY day"
-        ).result_rows
+        q = lambda sql: client.query(sql).result_rows
+        (total, enriched, complaints), = q("SELECT (SELECT uniqExact(post_id) FROM posts_raw), (SELECT uniqExact(post_id) FROM posts_enriched), "
+                                           "(SELECT countIf(is_complaint = 1) FROM posts_enriched FINAL)")
+        (incidents, overdue), = q("SELECT count(), countIf(first_answer_overdue) FROM incident_current")
+        alerts = q("SELECT sector, oktmo, region, observed, round(baseline, 2), window_end FROM alerts FINAL ORDER BY window_end")
+        top = q("SELECT settlement, municipality, sector, posts_count, status FROM incident_current ORDER BY posts_count DESC LIMIT 5")
+        sectors = q("SELECT sector, count() FROM posts_enriched FINAL WHERE is_complaint = 1 GROUP BY sector ORDER BY count() DESC")
     say("== results")
-    say(f"   posts_raw: {total} distinct posts")
-    for day, n, sources in daily:
-        say(f"   report_posts_daily {day}: {n} posts from {sources} sources")
-    say(f"   warehouse: {s.clickhouse_dsn}   (query it: tsur query \"SELECT ...\")")
+    say(f"   posts: {total} stored, {enriched} enriched, {complaints} complaints; incidents: {incidents} ({overdue} with the first answer overdue)")
+    say("   complaints by sector: " + ", ".join(f"{sec} {n}" for sec, n in sectors))
+    for settlement, muni, sector, n, status in top:
+        say(f"   top incident: {settlement or '—'} ({muni}), {sector}, {n} posts, {status}")
+    for sector, oktmo, region, observed, baseline, end in alerts[:5]:
+        say(f"   tension alert: {sector} in {oktmo or region}: {observed} complaints in 3 h (baseline {baseline}) at {end}")
+    say(f"   warehouse: {s.clickhouse_dsn}   (query it: tsur query \"SELECT * FROM incident_current LIMIT 10\")")
     say(f"   logs: {s.logs_dir}   airflow home: {s.airflow_home}")
     say(f"== done in {time.monotonic() - t_start:.0f} s")
     return 0

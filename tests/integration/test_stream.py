@@ -55,3 +55,44 @@ def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack):
     assert (final, distinct) == (n, n)
     (raw_rows,), = stack.query("SELECT count() FROM posts_raw")
     print(f"reliability: physical rows before dedup={raw_rows} (redelivered after kills: {raw_rows - n})")
+
+
+def test_complaints_become_routed_incidents_with_deadlines_and_status(stack, tsur_env):
+    import subprocess
+
+    from tests.conftest import tsur_cmd
+
+    texts = ["Третий день нет воды в посёлке Южном Усть-Лабинского района, дети без воды!",
+             "Южный Усть-Лабинского района: воды нет уже третий день, водоканал молчит",
+             "Продам гараж в Усть-Лабинске, недорого"]
+    payloads = [json.dumps({"source": "vk", "id": f"w{i}", "text": t, "created_at": f"2026-11-18T{8 + i:02d}:00:00+03:00",
+                            "region_hint": "Краснодарский край", "community_name": "Подслушано Усть-Лабинск"},
+                           ensure_ascii=False).encode() for i, t in enumerate(texts)]
+    stack.publish(payloads)
+    worker = stack.start_worker()
+    stack.wait_stored(3, worker=worker)
+    rows = []
+    for _ in range(60):
+        rows = stack.query("SELECT incident_id, settlement, municipality, sector, posts_count, responsible_body, "
+                           "first_answer_due, resolution_due FROM incident_current")
+        if rows and rows[0][4] == 2:
+            break
+        __import__("time").sleep(0.5)
+    assert len(rows) == 1
+    iid, settlement, municipality, sector, posts, body, first_due, final_due = rows[0]
+    assert (settlement, municipality, sector, posts) == ("Южный", "Усть-Лабинский район", "housing", 2)
+    assert body and first_due is not None and final_due is not None and first_due < final_due
+    (noise,), = stack.query("SELECT countIf(incident_id = '') FROM posts_enriched FINAL")
+    assert noise == 1
+    r = subprocess.run(tsur_cmd("incident", "update", iid, "--status", "answered", "--comment", "Бригада выехала"),
+                       env=stack.env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    status = None
+    for _ in range(60):
+        (status,), = stack.query("SELECT status FROM incident_current WHERE incident_id = {i:String}", i=iid)
+        if status == "answered":
+            break
+        __import__("time").sleep(0.5)
+    assert status == "answered"
+    r = subprocess.run(tsur_cmd("incident", "update", iid, "--status", "done"), env=stack.env, capture_output=True, text=True)
+    assert r.returncode == 2 and "invalid choice" in r.stderr

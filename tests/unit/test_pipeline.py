@@ -1,7 +1,7 @@
 import json
 from datetime import datetime, timezone
 
-from streams.pipeline import process_batch
+from streams.pipeline import parse_batch
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -15,14 +15,41 @@ def msg(i, **over):
 
 def test_batch_splits_valid_and_dead_letters_and_dedups():
     messages = [(msg(1), 0, 10), (b"garbage", 0, 11), (msg(2), 1, 5), (msg(1), 1, 6), (msg(3, text=None), 0, 12)]
-    r = process_batch(messages, KEY, now=NOW)
+    r = parse_batch(messages, KEY, now=NOW)
     assert [p.source_post_id for p in r.posts] == ["1", "2"]
     assert [(d.offset, d.partition) for d in r.dead_letters] == [(11, 0), (12, 0)]
     assert "JSON" in r.dead_letters[0].reason and "text" in r.dead_letters[1].reason
-    (table, rows, cols), = r.warehouse_batches()
+    (table, rows, cols) = r.warehouse_batches()[0]
     assert table == "posts_raw" and len(rows) == 2 and len(cols) == len(rows[0])
 
 
 def test_dead_letter_payload_is_bounded():
-    r = process_batch([(b"\xff" * 100_000, 0, 1)], KEY, now=NOW)
+    r = parse_batch([(b"\xff" * 100_000, 0, 1)], KEY, now=NOW)
     assert len(r.dead_letters[0].payload) <= 10_000
+
+
+def test_enrich_batch_builds_enriched_rows_and_incidents():
+    from enrichment.enricher import Enricher
+    from streams.incident_builder import IncidentBuilder
+    from streams.pipeline import ENRICHED_COLUMNS, INCIDENT_COLUMNS, enrich_batch
+
+    from tests.conftest import ROOT
+
+    texts = ["Третий день нет воды в посёлке Южном Усть-Лабинского района!", "Нет воды в Южном, третий день, водоканал молчит",
+             "Продам гараж недорого"]
+    msgs = [(msg(i, text=t, region_hint="Краснодарский край", community_name="Подслушано Усть-Лабинск"), 0, i) for i, t in enumerate(texts)]
+    r = parse_batch(msgs, KEY, now=NOW)
+    routed = []
+
+    def route(region, municipality, sector, first_seen, urgency):
+        routed.append((region, municipality, sector))
+        return "Администрация", first_seen, first_seen
+
+    enrich_batch(r, Enricher.load(cache_dir=ROOT / "data" / "cache"), IncidentBuilder(), route, now=NOW)
+    assert len(r.enriched) == 3 and all(len(row) == len(ENRICHED_COLUMNS) for row in r.enriched)
+    assert r.enriched[0][1] and r.enriched[0][1] == r.enriched[1][1] and r.enriched[2][1] == ""   # one incident, noise has none
+    assert routed == [("Краснодарский край", "Усть-Лабинский район", "housing")]
+    (inc,) = r.incidents
+    assert inc.posts_count == 2 and inc.extra["settlement"] == "Южный"
+    (_, _, _), (_, erows, _), (_, irows, icols) = r.warehouse_batches(NOW)
+    assert len(irows) == 1 and len(irows[0]) == len(INCIDENT_COLUMNS) and icols == INCIDENT_COLUMNS

@@ -1,0 +1,63 @@
+from datetime import datetime, timedelta, timezone
+
+from streams.incident_builder import IncidentBuilder, incident_id_for, jaccard, place_key_of, signature
+from streams.status_events import parse_status_event
+from streams.tension import TensionMonitor
+
+T0 = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
+KEY = place_key_of("Краснодарский край", "Усть-Лабинский район", "03657407101", "Южный")
+
+
+def test_similar_complaints_join_one_incident_with_a_deterministic_id():
+    b = IncidentBuilder()
+    a = b.assign("p1", "Третий день нет воды в посёлке, водоканал молчит", T0, KEY, "housing", 0.3)
+    c = b.assign("p2", "Нет воды уже третий день! Когда дадут воду?", T0 + timedelta(hours=2), KEY, "housing", 0.7)
+    assert a is c and a.posts_count == 2 and a.urgency == 0.7
+    assert a.incident_id == incident_id_for(KEY, "housing", "p1")
+    other = b.assign("p3", "Огромные ямы на дороге к школе", T0 + timedelta(hours=3), KEY, "roads", 0.0)
+    assert other is not a                      # another sector
+    far = b.assign("p4", "Нет воды третий день, водоканал молчит", T0 + timedelta(days=5), KEY, "housing", 0.0)
+    assert far is not a                        # outside the window
+
+
+def test_replayed_post_keeps_its_incident_and_is_not_counted_twice():
+    b = IncidentBuilder()
+    a = b.assign("p1", "нет воды", T0, KEY, "housing", 0.0)
+    again = b.assign("p1", "нет воды", T0, KEY, "housing", 0.0, known_incident=a.incident_id)
+    assert again is a and a.posts_count == 1
+
+
+def test_restart_rebuilds_the_same_assignment():
+    first = IncidentBuilder()
+    a = first.assign("p1", "Третий день нет воды в посёлке", T0, KEY, "housing", 0.0)
+    second = IncidentBuilder()
+    second.restore([a])
+    c = second.assign("p2", "нет воды в посёлке третий день", T0 + timedelta(hours=1), KEY, "housing", 0.0)
+    assert c.incident_id == a.incident_id
+
+
+def test_signature_and_similarity():
+    assert "вода" in signature("Нет воды!") and jaccard(frozenset("ab"), frozenset("bc")) == 1 / 3
+
+
+def test_tension_alert_once_per_episode():
+    m = TensionMonitor(min_count=5, factor=4.0)
+    base = T0 - timedelta(days=20)
+    m.restore([("03657000", "housing", base + timedelta(days=d)) for d in range(20)])   # about one a day
+    fired = [m.observe("03657000", "housing", T0 + timedelta(minutes=10 * i)) for i in range(12)]
+    alerts = [a for a in fired if a]
+    assert len(alerts) == 1 and alerts[0].observed == 5
+    again = TensionMonitor(min_count=5, factor=4.0)
+    again.restore([("03657000", "housing", T0 + timedelta(minutes=10 * i)) for i in range(12)],
+                  active=[("03657000", "housing", alerts[0].window_end.replace(minute=0, second=0, microsecond=0))])
+    assert again.observe("03657000", "housing", T0 + timedelta(minutes=125)) is None   # restart: no second alert
+
+
+def test_status_events_are_validated():
+    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    row = parse_status_event(b'{"incident_id": "abc", "status": "answered", "at": "2026-11-19T10:00:00Z"}', now)
+    assert row[1:3] == ["abc", "answered"] and row[5] == datetime(2026, 11, 19, 10, tzinfo=timezone.utc)
+    assert row[0] == parse_status_event(b'{"incident_id": "abc", "status": "answered", "at": "2026-11-19T10:00:00Z"}', now)[0]
+    assert "status" in parse_status_event(b'{"incident_id": "abc", "status": "done"}', now)
+    assert "future" in parse_status_event(b'{"incident_id": "abc", "status": "resolved", "at": "2027-01-01T00:00:00Z"}', now)
+    assert "JSON" in parse_status_event(b"{oops", now)
