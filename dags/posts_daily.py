@@ -3,16 +3,13 @@
 Thin DAG: logic lives in reports.posts_daily; ClickHouse comes from warehouse.airflow_hook."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from reports.dag_defaults import DEFAULT_ARGS, catchup
 from reports import posts_daily
 from warehouse.airflow_hook import hook_client
-
-DEFAULT_ARGS = {"retries": 2, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True, "pool": "chdb"}
 
 
 @dag(
@@ -20,7 +17,7 @@ DEFAULT_ARGS = {"retries": 2, "retry_delay": timedelta(seconds=30), "retry_expon
     # data-interval semantics: the run for day D (logical date D) starts after D ends
     schedule=CronDataIntervalTimetable("15 0 * * *", timezone="Europe/Moscow"),
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
-    catchup=False,
+    catchup=catchup(),
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["tsur", "daily"],

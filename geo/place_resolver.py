@@ -434,14 +434,18 @@ class PlaceResolver:
         return s
 
     def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> list[int]:
+        """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район')."""
         if not place_hint:
             return []
         toks = self._tokens(place_hint)
+        districts, _ = self._context(toks)
         rows: list[int] = []
         for m in self._mentions(toks, shouting=False) or []:
             rows.extend(m.rows)
         if not rows:
             rows = list(self._by_name.get(fold(place_hint.strip()), []))
+        if districts:
+            rows = [r for r in rows if (self._region[r], self._muni[r]) in districts] or rows
         if region_hint:
             in_region = [r for r in rows if self._region[r] == region_hint]
             rows = in_region or rows

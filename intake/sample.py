@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
@@ -96,6 +97,7 @@ def generate(region: str, days: int, seed: int, per_day: int = 300, end: date | 
         raise ValueError(f"no settlements for region {region!r}; use a region name as in the gazetteer, e.g. 'Краснодарский край'")
     names, types, munis = towns["name"].tolist(), towns["type"].tolist(), towns["municipality"].tolist()
     weights = (towns["population"].astype(float) ** 0.6).tolist()
+    repeated = {n for n, c in Counter(names).items() if c > 1}
     bursts = DEFAULT_BURSTS.get(region) and [DEFAULT_BURSTS[region]] if bursts is None else bursts
     bursts = [b for b in (bursts or []) if any(n == b.settlement and m == b.municipality for n, m in zip(names, munis))]
     burst_texts = {b: [r["text"] for r in placeless if r["sector"] == b.sector and b.keyword in r["text"].lower()] or
@@ -128,8 +130,8 @@ def generate(region: str, days: int, seed: int, per_day: int = 300, end: date | 
         item = {"source": source, "id": f"{cid}_{counter}", "text": body, "created_at": ts.isoformat(),
                 "author_id": f"id{rng.randrange(10**5, 10**8)}", "community_id": cid, "community_name": cname,
                 "url": f"https://example.invalid/{source}/{cid}/{counter}", "region_hint": region}
-        if source != "portal":
-            item["place_hint"] = home
+        if source != "portal":   # the community's home place, qualified when its name repeats in the region
+            item["place_hint"] = f"{home}, {munis[place_i]}" if home in repeated else home
         return item
 
     out = []

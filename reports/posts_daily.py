@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from reports.quality import DataQualityError
 from warehouse.queries import named_query
-
-
-class DataQualityError(Exception):
-    """Input for a day is missing or implausible: the DAG run must fail loudly."""
 
 
 def raw_posts_on(client, day: date) -> int:

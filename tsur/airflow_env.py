@@ -69,3 +69,38 @@ def prepare_metadata(settings: Settings) -> None:
     """Create/upgrade the metadata DB and the one-slot chDB pool (idempotent)."""
     run_airflow(settings, ["db", "migrate"], capture=True)
     run_airflow(settings, ["pools", "set", CHDB_POOL, "1", "tasks that open the embedded chDB store"], capture=True)
+
+
+def run_dags(settings: Settings, dag_ids: list[str], days: list, say=print) -> bool:
+    """Run DAGs for logical dates with dag.test() in one Airflow process (tsur.dag_runner)."""
+    import json
+
+    python = airflow_venv() / "bin" / "python"
+    if not python.exists():
+        raise FileNotFoundError(f"Airflow is not installed at {airflow_venv()}; run `make install` (or set TSUR_AIRFLOW_VENV)")
+    proc = subprocess.Popen([str(python), "-m", "tsur.dag_runner", ",".join(dag_ids), *[str(d) for d in days]],
+                            env=airflow_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(PROJECT_ROOT))
+    ok = True
+    for line in proc.stdout:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if "error" in r:
+            ok = False
+            say(f"   {r.get('dag_id', '')} {r['error']} {r.get('details', '')}")
+            continue
+        good = r["state"].endswith("success")
+        ok &= good
+        say(f"   {r['dag_id']} {r['date']}: {'success' if good else 'FAILED'} in {r['seconds']} s")
+    err = proc.stderr.read()
+    rc = proc.wait()
+    if rc != 0 and ok:
+        ok = False
+    if not ok:
+        log_path = settings.logs_dir / "dag-runner.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(err, encoding="utf-8")
+        say(f"   DAG runner output: {log_path}")
+    return ok

@@ -296,6 +296,16 @@ def cmd_airflow(args) -> int:
     return run_airflow(s, args.args, check=False).returncode
 
 
+def cmd_run_dags(args) -> int:
+    from tsur.airflow_env import prepare_metadata, run_dags
+
+    s = _settings()
+    days = [date.fromisoformat(d) for d in args.dates]
+    if args.prepare:
+        prepare_metadata(s)
+    return 0 if run_dags(s, args.dags.split(","), days, _say) else 1
+
+
 # ---------------------------------------------------------------- doctor
 def cmd_doctor(args) -> int:
     from tsur.doctor import run_checks
@@ -402,6 +412,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("doctor", help="check every component and say what is wrong",
                         description="Check configuration, broker, warehouse, migrations and Airflow DAG imports.")
     sp.set_defaults(func=cmd_doctor)
+
+    sp = sub.add_parser("run-dags", help="run DAGs for logical dates (dag.test) in one Airflow process",
+                        description="Run the given DAGs (comma-separated ids) for each logical date YYYY-MM-DD with dag.test(), "
+                        "in one Airflow process; the way to re-run or backfill days on the embedded default.")
+    sp.add_argument("dags", help="e.g. heatmap_daily,sla_daily,regional_rollup")
+    sp.add_argument("dates", nargs="+", help="logical dates (the report days), YYYY-MM-DD")
+    sp.add_argument("--prepare", action="store_true", help="migrate the Airflow metadata DB and create the chdb pool first")
+    sp.set_defaults(func=cmd_run_dags)
 
     sp = sub.add_parser("airflow", help="run the airflow CLI with tsur's environment",
                         description="Pass the arguments to `airflow` in the Airflow virtualenv with AIRFLOW_HOME, the dags folder and the warehouse connection set.")

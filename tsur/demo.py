@@ -9,7 +9,7 @@ from datetime import date, datetime, timezone
 from tsur import processes
 from tsur.config import Settings
 
-DAGS = ("posts_daily",)
+DAGS = ("posts_daily", "heatmap_daily", "sla_daily", "regional_rollup", "regional_rollup_weekly")
 
 
 def _scalar(s: Settings, sql: str, **params) -> int:
@@ -42,7 +42,7 @@ def _wait(s: Settings, what: str, sql: str, target: int, worker, timeout: float,
 def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=print) -> int:
     from intake.raw_post import post_id_for
     from intake.sample import generate
-    from tsur.airflow_env import prepare_metadata, run_airflow
+    from tsur.airflow_env import prepare_metadata, run_dags
     from tsur.cli import CommandError, _ensure_topics, _ingest, _migrate_quietly, _publish_json, _start_broker, worker_argv
     from tsur.operator_simulator import load_incidents, status_events
     from warehouse.session import warehouse_session
@@ -91,14 +91,9 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
 
     say("== Airflow: preparing metadata DB (SQLite) and the chdb pool")
     prepare_metadata(s)
-    for dag_id in DAGS:
-        for day in sample_days:
-            t0 = time.monotonic()
-            r = run_airflow(s, ["dags", "test", dag_id, day.isoformat()], check=False, capture=True)
-            state = "success" if r.returncode == 0 else f"FAILED (exit {r.returncode})"
-            say(f"   {dag_id} {day}: {state} in {time.monotonic() - t0:.1f} s")
-            if r.returncode != 0:
-                raise CommandError(f"DAG {dag_id} failed for {day}:\n{(r.stdout + r.stderr)[-2000:]}")
+    say(f"== Airflow: {', '.join(DAGS)} for {sample_days[0]} … {sample_days[-1]} (dag.test in one Airflow process)")
+    if not run_dags(s, list(DAGS), sample_days, say):
+        raise CommandError(f"a DAG run failed; see {s.logs_dir / 'dag-runner.log'}")
 
     with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
         q = lambda sql: client.query(sql).result_rows
@@ -108,13 +103,24 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
         alerts = q("SELECT sector, oktmo, region, observed, round(baseline, 2), window_end FROM alerts FINAL ORDER BY window_end")
         top = q("SELECT settlement, municipality, sector, posts_count, status FROM incident_current ORDER BY posts_count DESC LIMIT 5")
         sectors = q("SELECT sector, count() FROM posts_enriched FINAL WHERE is_complaint = 1 GROUP BY sector ORDER BY count() DESC")
+        published = q("SELECT product, count(), max(day) FROM published_reports FINAL GROUP BY product ORDER BY product")
     say("== results")
     say(f"   posts: {total} stored, {enriched} enriched, {complaints} complaints; incidents: {incidents} ({overdue} with the first answer overdue)")
     say("   complaints by sector: " + ", ".join(f"{sec} {n}" for sec, n in sectors))
     for settlement, muni, sector, n, status in top:
         say(f"   top incident: {settlement or '—'} ({muni}), {sector}, {n} posts, {status}")
-    for sector, oktmo, region, observed, baseline, end in alerts[:5]:
-        say(f"   tension alert: {sector} in {oktmo or region}: {observed} complaints in 3 h (baseline {baseline}) at {end}")
+    for sector, oktmo, alert_region, observed, baseline, end in alerts[:5]:
+        say(f"   tension alert: {sector} in {oktmo or alert_region}: {observed} complaints in 3 h (baseline {baseline}) at {end}")
+    last = s.reports_dir / region / sample_days[-1].isoformat()
+    for product, n, day in published:
+        say(f"   published {product}: {n} files (latest day {day})")
+    say(f"   maps and reports of {sample_days[-1]}: {last}")
+    for name in ("heatmap.png", "heatmap.geojson", "rollup.html", "rollup.pdf", "rollup-7d.html"):
+        if (last / name).exists():
+            say(f"     {last / name}")
+    sla_files = sorted(last.glob("sla-*.pdf"))
+    if sla_files:
+        say(f"     {len(sla_files)} municipal SLA reports, e.g. {sla_files[0].with_suffix('.html')} (.pdf, .xlsx)")
     say(f"   warehouse: {s.clickhouse_dsn}   (query it: tsur query \"SELECT * FROM incident_current LIMIT 10\")")
     say(f"   logs: {s.logs_dir}   airflow home: {s.airflow_home}")
     say(f"== done in {time.monotonic() - t_start:.0f} s")

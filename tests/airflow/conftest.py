@@ -13,6 +13,8 @@ import pytest
 _DATA = Path(tempfile.mkdtemp(prefix="tsur-airflow-test-"))
 os.environ["TSUR_DATA_DIR"] = str(_DATA)
 os.environ["TSUR_PSEUDONYM_KEY"] = "test-key-0123456789abcdef"
+os.environ["TSUR_DAG_RETRIES"] = "0"   # a failing task fails the test at once instead of after back-off
+os.environ["TSUR_CACHE_DIR"] = str(Path(__file__).resolve().parents[2] / "data" / "cache")
 for k in [k for k in os.environ if k.startswith("AIRFLOW")]:
     del os.environ[k]
 

@@ -1,0 +1,49 @@
+"""heatmap_daily: tension points by H3 cell × sector for each region and day; PNG maps per region
+and municipality, GeoJSON for dashboards. Logic: reports.heatmap."""
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+from reports.dag_defaults import DEFAULT_ARGS, catchup, deadline, regions, reports_dir
+from reports import artifacts, heatmap, quality
+from warehouse.airflow_hook import hook_client
+
+
+@dag(
+    dag_id="heatmap_daily",
+    schedule=CronDataIntervalTimetable("30 0 * * *", timezone="Europe/Moscow"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
+    catchup=catchup(), max_active_runs=1, default_args=DEFAULT_ARGS, tags=["tsur", "daily"],
+    deadline=deadline("heatmap_daily"), doc_md=__doc__,
+)
+def heatmap_daily_dag():
+    @task
+    def check_input(region: str, ds=None) -> str:
+        with hook_client() as client:
+            quality.check_day_input(client, pendulum.parse(ds).date(), region)
+        return region
+
+    @task
+    def build(region: str, ds=None) -> str:
+        with hook_client() as client:
+            n = heatmap.build(client, pendulum.parse(ds).date(), region)
+        if n == 0:
+            raise quality.DataQualityError(f"{region} {ds}: no heat-map cells although the day has complaints")
+        return region
+
+    @task
+    def render(region: str, ds=None) -> list[str]:
+        from geo.municipal_areas import MunicipalAreas
+
+        day = pendulum.parse(ds).date()
+        out = artifacts.day_dir(reports_dir(), region, day)
+        with hook_client() as client:
+            files = heatmap.render(client, day, region, out, MunicipalAreas())
+            artifacts.publish(client, day, region, "heatmap", files)
+        return [str(p) for _, p in files]
+
+    render.expand(region=build.expand(region=check_input.expand(region=regions())))
+
+
+heatmap_daily_dag()

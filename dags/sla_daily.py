@@ -1,0 +1,55 @@
+"""sla_daily: SLA figures per municipality and responsible body (7 days ending on the logical
+date), HTML/PDF/XLSX per municipality, e-mailed to municipal heads. Logic: reports.sla."""
+from __future__ import annotations
+
+import os
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+from reports.dag_defaults import DEFAULT_ARGS, catchup, deadline, regions, reports_dir
+from reports import artifacts, quality, sla
+from warehouse.airflow_hook import hook_client
+
+
+@dag(
+    dag_id="sla_daily",
+    schedule=CronDataIntervalTimetable("45 0 * * *", timezone="Europe/Moscow"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
+    catchup=catchup(), max_active_runs=1, default_args=DEFAULT_ARGS, tags=["tsur", "daily"],
+    deadline=deadline("sla_daily"), doc_md=__doc__,
+)
+def sla_daily_dag():
+    @task
+    def check_input(region: str, ds=None) -> str:
+        with hook_client() as client:
+            quality.check_day_input(client, pendulum.parse(ds).date(), region)
+        return region
+
+    @task
+    def build(region: str, ds=None) -> str:
+        with hook_client() as client:
+            sla.build(client, pendulum.parse(ds).date(), region)
+        return region
+
+    @task
+    def render_and_deliver(region: str, ds=None) -> dict:
+        from reports.delivery import Recipients, send_with_airflow
+
+        day = pendulum.parse(ds).date()
+        out = artifacts.day_dir(reports_dir(), region, day)
+        with hook_client() as client:
+            reports = sla.render(client, day, region, out)
+            artifacts.publish(client, day, region, "sla", [(oktmo, p) for _, oktmo, files in reports for p in files.values()])
+        conn_id = os.environ.get("TSUR_SMTP_CONN_ID")
+        sent = 0
+        if conn_id:
+            recipients = Recipients.load(os.environ.get("TSUR_RECIPIENTS_FILE") or "reports/config/recipients.yaml")
+            sent = sla.deliver(reports, recipients, day, region, lambda m: send_with_airflow(m, conn_id),
+                               os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
+        return {"municipalities": len(reports), "emails": sent, "email": "on" if conn_id else "off (TSUR_SMTP_CONN_ID unset)"}
+
+    render_and_deliver.expand(region=build.expand(region=check_input.expand(region=regions())))
+
+
+sla_daily_dag()

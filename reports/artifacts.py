@@ -1,0 +1,23 @@
+"""Where the daily products go: ``<reports dir>/<region>/<date>/<product>.<ext>``, listed in the
+ClickHouse table published_reports. A re-run of a day replaces the files and the listing."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+
+def day_dir(reports_dir: Path, region: str, day: date) -> Path:
+    path = Path(reports_dir) / region / day.isoformat()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]]) -> int:
+    """Replace the listing of (scope, path) files of a product for a region-day."""
+    client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String}",
+                   parameters={"d": day, "r": region, "p": product})
+    now = datetime.now(timezone.utc)
+    rows = [[day, region, product, scope, str(path), now] for scope, path in files]
+    if rows:
+        client.insert("published_reports", rows, column_names=["day", "region", "product", "scope", "path", "created_at"])
+    return len(rows)

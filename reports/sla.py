@@ -1,0 +1,99 @@
+"""sla_daily: per municipality and responsible body — received, answered on time / late, overdue
+now, median and p90 time to first answer and to resolution, share within deadline, week-over-week
+change, the oldest overdue incidents with links. HTML + PDF + XLSX per municipality, e-mailed to
+its head (recipients from a config file)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from reports.heatmap import ru_date
+from reports.render import Section, write_report
+from warehouse.queries import named_query
+
+COLUMNS_RU = {
+    "responsible_body": "Ответственный орган", "received": "Поступило", "answered_on_time": "Ответ в срок",
+    "answered_late": "Ответ с опозданием", "overdue_now": "Просрочено сейчас", "resolved": "Решено",
+    "median_first_answer_h": "Медиана до ответа, ч", "p90_first_answer_h": "P90 до ответа, ч",
+    "median_resolution_h": "Медиана до решения, ч", "p90_resolution_h": "P90 до решения, ч",
+    "within_deadline_share": "В срок, %", "change": "Изменение к прошлой неделе, п.п.",
+}
+
+
+def build(client, day: date, region: str) -> int:
+    params = {"day": day, "region": region}
+    client.command("DELETE FROM report_sla_daily WHERE day = {day:Date} AND region = {region:String}", parameters=params)
+    client.command(named_query("sla_daily"), parameters={**params, "computed_at": datetime.now(timezone.utc)})
+    return int(client.query("SELECT count() FROM report_sla_daily FINAL WHERE day = {day:Date} AND region = {region:String}",
+                            parameters=params).result_rows[0][0])
+
+
+def figures(client, day: date, region: str) -> pd.DataFrame:
+    return client.query_df("SELECT * FROM report_sla_daily FINAL WHERE day = {d:Date} AND region = {r:String} ORDER BY municipality, received DESC",
+                           parameters={"d": day, "r": region})
+
+
+def oldest_overdue(client, day: date, region: str, municipality: str, limit: int = 15) -> pd.DataFrame:
+    return client.query_df(
+        "SELECT first_seen, settlement, sector, title, responsible_body, first_answer_due, source_url "
+        "FROM incident_current WHERE region = {r:String} AND municipality = {m:String} AND first_answer_at IS NULL "
+        "AND first_answer_due < toDateTime64(toDateTime({d:Date} + 1, 'Europe/Moscow'), 3, 'UTC') "
+        "AND toDate(first_seen, 'Europe/Moscow') <= {d:Date} ORDER BY first_seen LIMIT {n:UInt32}",
+        parameters={"r": region, "m": municipality, "d": day, "n": limit})
+
+
+def _table(rows: pd.DataFrame) -> pd.DataFrame:
+    t = rows.copy()
+    t["within_deadline_share"] = (t["within_deadline_share"] * 100).round(1)
+    t["change"] = ((rows["within_deadline_share"] - rows["within_deadline_share_prev"]) * 100).round(1)
+    return t[list(COLUMNS_RU)].rename(columns=COLUMNS_RU)
+
+
+def render_municipality(client, day: date, region: str, municipality: str, rows: pd.DataFrame, out_dir: Path,
+                        oktmo: str) -> dict[str, Path]:
+    total = rows[["received", "answered_on_time", "answered_late", "overdue_now", "resolved"]].sum()
+    judged = total["answered_on_time"] + total["answered_late"] + total["overdue_now"]
+    share = f"{100 * total['answered_on_time'] / judged:.1f} %".replace(".", ",") if judged else "—"
+    overdue = oldest_overdue(client, day, region, municipality).rename(columns={
+        "first_seen": "Поступило", "settlement": "Населённый пункт", "sector": "Отрасль", "title": "Суть обращения",
+        "responsible_body": "Ответственный", "first_answer_due": "Срок ответа", "source_url": "Ссылка"})
+    sections = [
+        Section("Сводка по ответственным органам", _table(rows),
+                note=f"За 7 дней по {ru_date(day)} включительно поступило {int(total['received'])} инцидентов; ответ в срок — {share}; "
+                     f"просрочено сейчас — {int(total['overdue_now'])}. Время — по Москве."),
+        Section("Самые давние просроченные обращения", overdue if len(overdue) else None,
+                note="" if len(overdue) else "Просроченных обращений нет."),
+    ]
+    return write_report(out_dir / f"sla-{oktmo or 'unknown'}", f"Отчёт об обработке обращений: {municipality}",
+                        f"{region}, {ru_date(day)}", sections)
+
+
+def render(client, day: date, region: str, out_dir: Path) -> list[tuple[str, str, dict[str, Path]]]:
+    """(municipality, oktmo, files) for every municipality with figures."""
+    frame = figures(client, day, region)
+    out = []
+    for muni, rows in frame.groupby("municipality"):
+        if not muni:
+            continue
+        oktmo = str(rows["oktmo"].iloc[0])
+        out.append((muni, oktmo, render_municipality(client, day, region, muni, rows, out_dir, oktmo)))
+    return out
+
+
+def deliver(reports: list[tuple[str, str, dict[str, Path]]], recipients, day: date, region: str, send, sender: str) -> int:
+    """E-mail each municipal head their report; returns the number of messages sent."""
+    from reports.delivery import build_message
+
+    sent = 0
+    for muni, _, files in reports:
+        to = recipients.for_municipality(muni)
+        if not to:
+            continue
+        html = files["html"].read_text(encoding="utf-8")
+        msg = build_message(sender, to, f"Отчёт об обработке обращений: {muni}, {ru_date(day)}", html,
+                            [files["pdf"], files["xlsx"]])
+        send(msg)
+        sent += 1
+    return sent

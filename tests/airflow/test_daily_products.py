@@ -1,0 +1,140 @@
+"""heatmap_daily, sla_daily and regional_rollup run for real (dag.test) against chDB on a
+realistic multi-day sample pushed through the stream's pure core; municipal heads get their
+report by e-mail at a local SMTP sink."""
+import json
+import os
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+REGION = "Краснодарский край"
+END = date(2026, 11, 20)
+
+
+@pytest.fixture(scope="module")
+def seeded(airflow_db, settings):
+    from enrichment.enricher import Enricher
+    from intake.sample import generate
+    from streams.incident_builder import IncidentBuilder
+    from streams.pipeline import enrich_batch, parse_batch
+    from streams.routing import make_route
+    from streams.status_events import STATUS_COLUMNS, parse_status_event
+    from tsur.operator_simulator import status_events
+    from warehouse.migrations import migrate
+    from warehouse.session import warehouse_session
+
+    posts = list(generate(REGION, 4, 3, per_day=120, end=END))
+    now = datetime(2026, 11, 21, 12, tzinfo=timezone.utc)
+    result = parse_batch(((json.dumps(p, ensure_ascii=False).encode(), 0, i) for i, p in enumerate(posts)), settings.pseudonym_key, now=now)
+    enrich_batch(result, Enricher.load(), IncidentBuilder(), make_route(), now=now)
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        migrate(c, log=lambda m: None)
+        for table, rows, cols in result.warehouse_batches(now):
+            c.insert(table, rows, column_names=list(cols))
+        incidents = c.query("SELECT incident_id, first_seen, first_answer_due, resolution_due, responsible_body FROM incidents FINAL").result_rows
+        events = [parse_status_event(json.dumps(e), now) for e in status_events(incidents, now)]
+        c.insert("incident_status_events", events, column_names=list(STATUS_COLUMNS))
+    return len(posts)
+
+
+def _dag(dag_id):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS)).dags[dag_id]
+
+
+def _run(dag_id, day):
+    from airflow.utils.state import DagRunState
+
+    run = _dag(dag_id).test(logical_date=datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+    assert run.state == DagRunState.SUCCESS, dag_id
+
+
+def _query(settings, sql, **params):
+    from warehouse.session import warehouse_session
+
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        return c.query(sql, parameters=params).result_rows
+
+
+def test_all_dags_import():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS))
+    assert bag.import_errors == {}
+    assert {"posts_daily", "heatmap_daily", "sla_daily", "regional_rollup", "regional_rollup_weekly"} <= set(bag.dag_ids)
+
+
+def test_heatmap_sla_rollup_for_a_day_and_rerun_is_idempotent(seeded, settings, monkeypatch, tmp_path):
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    from tests.conftest import free_port
+
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_TSUR_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+                                                                   "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "tsur@example.org"}}))
+        monkeypatch.setenv("TSUR_SMTP_CONN_ID", "tsur_smtp")
+        for dag_id in ("heatmap_daily", "sla_daily", "regional_rollup"):
+            _run(dag_id, END)
+    finally:
+        controller.stop()
+    monkeypatch.delenv("TSUR_SMTP_CONN_ID")   # the re-run below must not mail the heads a second time
+    out = Path(os.environ["TSUR_DATA_DIR"]) / "reports" / REGION / END.isoformat()
+    assert (out / "heatmap.png").stat().st_size > 10_000 and json.loads((out / "heatmap.geojson").read_text())["features"]
+    assert list(out.glob("heatmap-*.png")) and list(out.glob("sla-*.pdf")) and list(out.glob("sla-*.xlsx"))
+    assert (out / "rollup.pdf").read_bytes()[:4] == b"%PDF" and "Сводка ЦУР" in (out / "rollup.html").read_text()
+    products = dict(_query(settings, "SELECT product, count() FROM published_reports FINAL WHERE day = {d:Date} GROUP BY product", d=END))
+    assert set(products) == {"heatmap", "sla", "rollup"}
+    # e-mail: every municipality of the recipients file that has a report got it, with the PDF and XLSX attached
+    assert sink.messages, "no e-mail reached the SMTP sink"
+    import email
+
+    msg = email.message_from_bytes(sink.messages[0].content)
+    names = sorted(part.get_filename() for part in msg.walk() if part.get_filename())
+    assert any(n.endswith(".pdf") for n in names) and any(n.endswith(".xlsx") for n in names)
+    # re-running the day replaces rows and files instead of adding to them
+    before = _query(settings, "SELECT count(), sum(incidents) FROM report_heatmap_daily FINAL WHERE day = {d:Date}", d=END)
+    sla_before = _query(settings, "SELECT count(), sum(received) FROM report_sla_daily FINAL WHERE day = {d:Date}", d=END)
+    _run("heatmap_daily", END)
+    _run("sla_daily", END)
+    assert _query(settings, "SELECT count(), sum(incidents) FROM report_heatmap_daily FINAL WHERE day = {d:Date}", d=END) == before
+    assert _query(settings, "SELECT count(), sum(received) FROM report_sla_daily FINAL WHERE day = {d:Date}", d=END) == sla_before
+    assert dict(_query(settings, "SELECT product, count() FROM published_reports FINAL WHERE day = {d:Date} GROUP BY product", d=END)) == products
+
+
+def test_quality_check_fails_a_day_without_input(seeded):
+    from airflow.utils.state import DagRunState
+
+    run = _dag("heatmap_daily").test(logical_date=datetime(2026, 10, 1, tzinfo=timezone.utc))
+    assert run.state == DagRunState.FAILED
+
+
+def test_deadline_alerts_are_configurable_and_callbacks_work(monkeypatch):
+    import asyncio
+
+    from reports import dag_defaults
+    from reports.alerting import notify_failure, notify_late_run
+
+    monkeypatch.delenv("TSUR_DEADLINE_ALERTS", raising=False)
+    assert dag_defaults.deadline("sla_daily") is None
+    monkeypatch.setenv("TSUR_DEADLINE_ALERTS", "on")
+    monkeypatch.setenv("TSUR_DAG_DEADLINE_MINUTES", "90")
+    alert = dag_defaults.deadline("sla_daily")
+    assert alert.interval == timedelta(minutes=90) and alert.callback.kwargs == {"dag_id": "sla_daily"}
+    assert asyncio.run(notify_late_run(dag_id="sla_daily")) == "DAG sla_daily: run is late"
+    assert "failed" in notify_failure({"ds": "2026-11-20", "exception": "boom"})

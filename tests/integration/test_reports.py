@@ -1,0 +1,90 @@
+"""Daily products computed against chDB without Airflow: SLA figures checked by hand on a small
+fixture, fair rankings, heat-map cells and tension, idempotent re-runs."""
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from reports import heatmap, rollup, sla
+from streams.pipeline import INCIDENT_COLUMNS
+from streams.status_events import STATUS_COLUMNS
+from warehouse.migrations import migrate
+from warehouse.session import warehouse_session
+
+DAY = date(2026, 11, 20)
+MSK = timezone(timedelta(hours=3))
+REGION = "Ростовская область"
+
+
+def incident(iid, first_seen, due_h, body="Администрация города Шахты", muni="город Шахты", sector="housing", h3="882d4552e9fffff"):
+    row = dict.fromkeys(INCIDENT_COLUMNS, "")
+    row.update(incident_id=iid, region=REGION, municipality=muni, oktmo="60740000", settlement="Шахты", settlement_oktmo="60740000001",
+               lat=47.7086, lon=40.2158, h3=h3, sector=sector, sector_confidence=0.9, complaint_score=0.9, urgency=0.0,
+               title=f"Инцидент {iid}", posts_count=1, first_seen=first_seen, last_seen=first_seen, responsible_body=body,
+               first_answer_due=first_seen + timedelta(hours=due_h), resolution_due=first_seen + timedelta(days=9),
+               model_version="t", updated_at=datetime.now(timezone.utc), place_key="s:x", signature=[], urgency_reasons=[],
+               source_url=f"https://vk.com/wall-1_{iid}")
+    return [row[c] for c in INCIDENT_COLUMNS]
+
+
+@pytest.fixture
+def client(settings):
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        migrate(c, log=lambda m: None)
+        yield c
+
+
+def seed(client):
+    t = datetime(2026, 11, 18, 10, 0, tzinfo=MSK)      # Wednesday 10:00 Moscow
+    rows = [incident("a", t, 8), incident("b", t, 8), incident("c", t, 8), incident("d", t + timedelta(days=1), 8),
+            incident("e", t - timedelta(days=10), 8),    # previous week
+            incident("f", t, 8, body="Водоканал")]
+    client.insert("incidents", rows, column_names=list(INCIDENT_COLUMNS))
+    # a: answered after 2 h (on time); b: answered after 30 h (late); c, d: never answered (overdue);
+    # e (previous week): on time; f: answered on time and resolved after a day
+    now = datetime.now(timezone.utc)
+    ev = [["1", "a", "answered", "", "", t + timedelta(hours=2), now], ["2", "b", "answered", "", "", t + timedelta(hours=30), now],
+          ["3", "e", "answered", "", "", t - timedelta(days=10) + timedelta(hours=1), now],
+          ["4", "f", "answered", "", "", t + timedelta(hours=4), now], ["5", "f", "resolved", "", "", t + timedelta(days=1), now]]
+    client.insert("incident_status_events", ev, column_names=list(STATUS_COLUMNS))
+
+
+def test_sla_figures_by_hand(client):
+    seed(client)
+    assert sla.build(client, DAY, REGION) == 2
+    f = sla.figures(client, DAY, REGION).set_index("responsible_body")
+    adm = f.loc["Администрация города Шахты"]
+    assert (adm.received, adm.answered_on_time, adm.answered_late, adm.overdue_now, adm.resolved) == (4, 1, 1, 2, 0)
+    assert adm.within_deadline_share == pytest.approx(1 / 4)
+    assert adm.median_first_answer_h == pytest.approx(16.0)          # median of 2 h and 30 h
+    assert adm.received_prev == 1 and adm.within_deadline_share_prev == pytest.approx(1.0)
+    vk = f.loc["Водоканал"]
+    assert (vk.received, vk.answered_on_time, vk.resolved) == (1, 1, 1) and vk.median_resolution_h == pytest.approx(24.0)
+    assert sla.build(client, DAY, REGION) == 2                         # re-run replaces the day
+    overdue = sla.oldest_overdue(client, DAY, REGION, "город Шахты")
+    assert list(overdue["title"]) == ["Инцидент c", "Инцидент d"]
+
+
+def test_fair_ranking():
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "municipality": ["A", "B", "C"], "received": [200, 12, 3], "answered_on_time": [180, 12, 3],
+        "answered_late": [10, 0, 0], "overdue_now": [10, 0, 0]})
+    r = rollup.ranking(frame, min_volume=10).set_index("municipality")
+    assert r.loc["C", "rank"] is pd.NA                 # too few to rank, however perfect
+    assert r.loc["A", "rank"] == 1                     # 90 % of 200 beats 100 % of 12 on the Wilson lower bound
+    lo, hi = rollup.wilson(12, 12)
+    assert 0.7 < lo < 0.8 and hi == 1.0
+
+
+def test_heatmap_cells_and_tension(client):
+    seed(client)
+    n = heatmap.build(client, DAY - timedelta(days=2), REGION)
+    cells = heatmap.cells(client, DAY - timedelta(days=2), REGION, resolution=8)
+    assert n > 0 and len(cells) == 1
+    cell = cells.iloc[0]
+    assert cell.incidents == 4 and cell.settlement == "Шахты"
+    assert cell.baseline == pytest.approx(1 / 28) and cell.tension == pytest.approx((4 + 1) / (1 / 28 + 1))
+    coarse = heatmap.cells(client, DAY - timedelta(days=2), REGION, resolution=7)
+    assert len(coarse) == 1 and coarse.iloc[0].h3.startswith("87")
+    assert abs(cell.lat - 47.7086) < 0.01 and abs(cell.lon - 40.2158) < 0.01
