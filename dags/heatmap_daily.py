@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
-from reports.dag_defaults import DEFAULT_ARGS, catchup, deadline, regions, reports_dir
+
 from reports import artifacts, heatmap, quality
+from reports.dag_defaults import check_input_task, daily_dag_args, regions, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
-@dag(
-    dag_id="heatmap_daily",
-    schedule=CronDataIntervalTimetable("30 0 * * *", timezone="Europe/Moscow"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
-    catchup=catchup(), max_active_runs=1, default_args=DEFAULT_ARGS, tags=["tsur", "daily"],
-    deadline=deadline("heatmap_daily"), doc_md=__doc__,
-)
+@dag(**daily_dag_args("heatmap_daily", "30 0 * * *", ["daily"], __doc__))
 def heatmap_daily_dag():
-    @task
-    def check_input(region: str, ds=None) -> str:
-        with hook_client() as client:
-            quality.check_day_input(client, pendulum.parse(ds).date(), region)
-        return region
-
     @task
     def build(region: str, ds=None) -> str:
         with hook_client() as client:
@@ -43,7 +31,7 @@ def heatmap_daily_dag():
             artifacts.publish(client, day, region, "heatmap", files)
         return [str(p) for _, p in files]
 
-    render.expand(region=build.expand(region=check_input.expand(region=regions())))
+    render.expand(region=build.expand(region=check_input_task().expand(region=regions())))
 
 
 heatmap_daily_dag()

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
-from reports.dag_defaults import DEFAULT_ARGS, catchup, deadline, regions, reports_dir
+
 from reports import artifacts, rollup
+from reports.dag_defaults import daily_dag_args, regions, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
 def make(dag_id: str, cron: str, period_days: int):
-    @dag(
-        dag_id=dag_id,
-        schedule=CronDataIntervalTimetable(cron, timezone="Europe/Moscow"),
-        start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
-        catchup=catchup(), max_active_runs=1, default_args=DEFAULT_ARGS, tags=["tsur", "daily" if period_days == 1 else "weekly"],
-        deadline=deadline(dag_id), doc_md=__doc__,
-    )
+    @dag(**daily_dag_args(dag_id, cron, ["daily" if period_days == 1 else "weekly"], __doc__))
     def rollup_dag():
         @task
         def report(region: str, ds=None) -> list[str]:

@@ -6,26 +6,14 @@ import os
 
 import pendulum
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
-from reports.dag_defaults import DEFAULT_ARGS, catchup, deadline, regions, reports_dir
-from reports import artifacts, quality, sla
+
+from reports import artifacts, sla
+from reports.dag_defaults import check_input_task, daily_dag_args, regions, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
-@dag(
-    dag_id="sla_daily",
-    schedule=CronDataIntervalTimetable("45 0 * * *", timezone="Europe/Moscow"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"),
-    catchup=catchup(), max_active_runs=1, default_args=DEFAULT_ARGS, tags=["tsur", "daily"],
-    deadline=deadline("sla_daily"), doc_md=__doc__,
-)
+@dag(**daily_dag_args("sla_daily", "45 0 * * *", ["daily"], __doc__))
 def sla_daily_dag():
-    @task
-    def check_input(region: str, ds=None) -> str:
-        with hook_client() as client:
-            quality.check_day_input(client, pendulum.parse(ds).date(), region)
-        return region
-
     @task
     def build(region: str, ds=None) -> str:
         with hook_client() as client:
@@ -49,7 +37,7 @@ def sla_daily_dag():
                                os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
         return {"municipalities": len(reports), "emails": sent, "email": "on" if conn_id else "off (TSUR_SMTP_CONN_ID unset)"}
 
-    render_and_deliver.expand(region=build.expand(region=check_input.expand(region=regions())))
+    render_and_deliver.expand(region=build.expand(region=check_input_task().expand(region=regions())))
 
 
 sla_daily_dag()

@@ -12,6 +12,17 @@ def day_dir(reports_dir: Path, region: str, day: date) -> Path:
     return path
 
 
+def replace_region_day(client, table: str, query: str, day: date, region: str) -> int:
+    """Idempotent daily table: delete the region-day, run the named INSERT … SELECT, count the rows."""
+    from warehouse.queries import named_query
+
+    params = {"day": day, "region": region}
+    client.command(f"DELETE FROM {table} WHERE day = {{day:Date}} AND region = {{region:String}}", parameters=params)
+    client.command(named_query(query), parameters={**params, "computed_at": datetime.now(timezone.utc)})
+    return int(client.query(f"SELECT count() FROM {table} FINAL WHERE day = {{day:Date}} AND region = {{region:String}}",
+                            parameters=params).result_rows[0][0])
+
+
 def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]]) -> int:
     """Replace the listing of (scope, path) files of a product for a region-day."""
     client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String}",

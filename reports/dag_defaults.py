@@ -45,3 +45,32 @@ def deadline(dag_id: str):
         interval=timedelta(minutes=int(os.environ.get("TSUR_DAG_DEADLINE_MINUTES", "120"))),
         callback=AsyncCallback("reports.alerting.notify_late_run", kwargs={"dag_id": dag_id}),
     )
+
+
+def daily_dag_args(dag_id: str, cron: str, tags: list[str], doc: str | None) -> dict:
+    """The @dag arguments every daily product shares: data-interval timetable in Moscow time (the
+    run for day D starts after D ends), catch-up, one active run, default args, Deadline Alert."""
+    import pendulum
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    return dict(dag_id=dag_id, schedule=CronDataIntervalTimetable(cron, timezone="Europe/Moscow"),
+                start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"), catchup=catchup(), max_active_runs=1,
+                default_args=DEFAULT_ARGS, tags=["tsur", *tags], deadline=deadline(dag_id), doc_md=doc)
+
+
+def check_input_task():
+    """The data-quality gate task of a daily product (reports.quality.check_day_input)."""
+    from airflow.sdk import task
+
+    @task
+    def check_input(region: str, ds=None) -> str:
+        import pendulum
+
+        from reports import quality
+        from warehouse.airflow_hook import hook_client
+
+        with hook_client() as client:
+            quality.check_day_input(client, pendulum.parse(ds).date(), region)
+        return region
+
+    return check_input

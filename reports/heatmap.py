@@ -4,7 +4,7 @@ municipality (approximate municipal polygons as the base layer) and GeoJSON for 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import h3
@@ -16,7 +16,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.colors import Normalize  # noqa: E402
 from shapely.geometry import Polygon  # noqa: E402
 
-from warehouse.queries import named_query  # noqa: E402
+from reports.artifacts import replace_region_day  # noqa: E402
 
 SECTOR_RU = {"all": "все отрасли", "healthcare": "здравоохранение", "education": "образование", "transport": "транспорт",
              "roads": "дороги", "energy": "энергетика", "housing": "ЖКХ", "waste": "ТКО", "social": "соцзащита",
@@ -30,11 +30,7 @@ def ru_date(d: date) -> str:
 
 def build(client, day: date, region: str) -> int:
     """Replace the region-day in report_heatmap_daily; return the number of cells written."""
-    params = {"day": day, "region": region}
-    client.command("DELETE FROM report_heatmap_daily WHERE day = {day:Date} AND region = {region:String}", parameters=params)
-    client.command(named_query("heatmap_daily"), parameters={**params, "computed_at": datetime.now(timezone.utc)})
-    return int(client.query("SELECT count() FROM report_heatmap_daily FINAL WHERE day = {day:Date} AND region = {region:String}",
-                            parameters=params).result_rows[0][0])
+    return replace_region_day(client, "report_heatmap_daily", "heatmap_daily", day, region)
 
 
 def cells(client, day: date, region: str, resolution: int = 8, sector: str = "all") -> pd.DataFrame:

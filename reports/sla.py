@@ -4,14 +4,14 @@ change, the oldest overdue incidents with links. HTML + PDF + XLSX per municipal
 its head (recipients from a config file)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
+from reports.artifacts import replace_region_day
 from reports.heatmap import ru_date
 from reports.render import Section, write_report
-from warehouse.queries import named_query
 
 COLUMNS_RU = {
     "responsible_body": "Ответственный орган", "received": "Поступило", "answered_on_time": "Ответ в срок",
@@ -23,11 +23,8 @@ COLUMNS_RU = {
 
 
 def build(client, day: date, region: str) -> int:
-    params = {"day": day, "region": region}
-    client.command("DELETE FROM report_sla_daily WHERE day = {day:Date} AND region = {region:String}", parameters=params)
-    client.command(named_query("sla_daily"), parameters={**params, "computed_at": datetime.now(timezone.utc)})
-    return int(client.query("SELECT count() FROM report_sla_daily FINAL WHERE day = {day:Date} AND region = {region:String}",
-                            parameters=params).result_rows[0][0])
+    """Replace the region-day in report_sla_daily; return the number of rows written."""
+    return replace_region_day(client, "report_sla_daily", "sla_daily", day, region)
 
 
 def figures(client, day: date, region: str) -> pd.DataFrame:

@@ -152,6 +152,21 @@ def cmd_sample(args) -> int:
     return 0
 
 
+class _BrokerErrors:
+    """Turn the Kafka client's connection errors into one line naming TSUR_BROKER_URL."""
+
+    def __init__(self, s: Settings):
+        self.s = s
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is not None and type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
+            raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={self.s.broker_url}; start it with `tsur broker`") from None
+        return False
+
+
 def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False, fmt: str = "auto") -> int:
     from tqdm import tqdm
 
@@ -162,13 +177,10 @@ def _ingest(s: Settings, path: str, rate: float | None, quiet: bool = False, fmt
         raise CommandError(f"no such file: {path}")
     with tqdm(unit=" posts", desc="ingest", disable=quiet, mininterval=1.0) as bar:
         try:
-            return publish(s.bootstrap_servers, s.topics["posts_raw"], posts_from_file(path, fmt), rate, bar.update)
+            with _BrokerErrors(s):
+                return publish(s.bootstrap_servers, s.topics["posts_raw"], posts_from_file(path, fmt), rate, bar.update)
         except ValueError as exc:
             raise CommandError(f"{path}: {exc}") from None
-        except Exception as exc:
-            if type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
-                raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url}; start it with `tsur broker`") from None
-            raise
 
 
 def cmd_ingest(args) -> int:
@@ -253,12 +265,8 @@ def _publish_json(s: Settings, topic_key: str, objs: list[dict]) -> int:
     from intake.producer import publish
 
     payloads = [json.dumps(o, ensure_ascii=False).encode() for o in objs]
-    try:
+    with _BrokerErrors(s):
         return publish(s.bootstrap_servers, s.topics[topic_key], payloads)
-    except Exception as exc:
-        if type(exc).__name__ in ("KafkaConnectionError", "KafkaTimeoutError"):
-            raise CommandError(f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url}; start it with `tsur broker`") from None
-        raise
 
 
 def cmd_incident_update(args) -> int:

@@ -1,0 +1,115 @@
+"""Benchmark of the real-time path on this machine: one worker, the embedded broker (Tansu) and
+chDB. Prints end-to-end throughput (raw → enriched → ClickHouse) next to a plain Faust
+pass-through agent measured in the same run, and the produce → stored latency (p50/p95) at a
+fixed rate.
+
+    .venvs/stream/bin/python bench/stream.py [--posts 20000] [--rate 500] [--seconds 20]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--posts", type=int, default=20000)
+    ap.add_argument("--rate", type=float, default=500)
+    ap.add_argument("--seconds", type=float, default=20)
+    args = ap.parse_args()
+
+    data = Path(tempfile.mkdtemp(prefix="tsur-bench-"))
+    os.environ.update({"TSUR_DATA_DIR": str(data), "TSUR_BROKER_PORT": "19392", "TSUR_WORKER_WEB_PORT": "16392",
+                       "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4"})
+    os.environ.setdefault("TSUR_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "data" / "cache"))
+    from intake.producer import publish
+    from intake.sample import generate
+    from tsur import processes
+    from tsur.broker import broker_argv
+    from tsur.config import Settings
+    from streams.topics import ensure_topics
+    from warehouse.migrations import migrate
+    from warehouse.session import warehouse_session
+
+    s = Settings.from_env()
+    with warehouse_session(s.clickhouse_dsn) as c:
+        migrate(c, log=lambda m: None)
+    broker = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
+    while not processes.port_open("127.0.0.1", s.broker_port):
+        time.sleep(0.1)
+    ensure_topics(s)
+    posts = list(generate("Краснодарский край", 14, 7, per_day=max(50, args.posts // 14)))[: args.posts]
+    payloads = [json.dumps(p, ensure_ascii=False).encode() for p in posts]
+
+    def stored() -> int:
+        with warehouse_session(s.clickhouse_dsn) as c:
+            return int(c.query("SELECT count() FROM posts_enriched").result_rows[0][0])
+
+    try:
+        # 1. plain Faust pass-through on a copy of the stream
+        publish(s.bootstrap_servers, "bench.copy", payloads)
+        env = {**os.environ, "BENCH_BROKER": s.broker_url, "BENCH_TOPIC": "bench.copy", "BENCH_N": str(len(payloads))}
+        pt = processes.start("passthrough", [sys.executable, str(Path(__file__).with_name("passthrough_app.py")), "worker", "-l", "warning"],
+                             s.logs_dir, env=env)
+        t0 = time.monotonic()
+        line = None
+        while time.monotonic() - t0 < 600 and line is None:
+            for l in pt.log_path.read_text(errors="replace").splitlines():
+                if l.startswith("PASSTHROUGH"):
+                    line = l
+            time.sleep(0.5)
+        pt.stop()
+        pass_rate = len(payloads) / float(line.split()[2]) if line else float("nan")
+
+        # 2. the real worker, everything already in the topic
+        publish(s.bootstrap_servers, s.topics["posts_raw"], payloads)
+        worker = processes.start("worker", [sys.executable, "-m", "streams.app", "worker", "-l", "warning"], s.logs_dir)
+        first_t = None
+        while True:
+            n = stored()
+            if n and first_t is None:
+                first_t, first_n = time.monotonic(), n
+            if n >= len(payloads):
+                break
+            if not worker.alive():
+                raise SystemExit(f"worker died:\n{worker.tail(20)}")
+            time.sleep(0.25)
+        e2e = (len(payloads) - first_n) / max(1e-9, time.monotonic() - first_t)
+
+        # 3. latency at a fixed rate: the producer paces itself (tsur ingest --rate); post i is due
+        # at t0 + i / rate, and its stored time is its enriched_at
+        paced = [dict(p, id=f"lat-{i}") for i, p in enumerate(posts[: int(args.rate * args.seconds)])]
+        t0 = time.time()
+        sent_at = {obj["id"]: t0 + i / args.rate for i, obj in enumerate(paced)}
+        publish(s.bootstrap_servers, s.topics["posts_raw"], (json.dumps(o, ensure_ascii=False).encode() for o in paced), rate=args.rate)
+        deadline = time.time() + 120
+        from intake.raw_post import post_id_for
+
+        ids = {post_id_for(o["source"], o["id"]): o["id"] for o in paced}
+        while time.time() < deadline:
+            with warehouse_session(s.clickhouse_dsn) as c:
+                rows = c.query("SELECT post_id, toUnixTimestamp64Milli(enriched_at) FROM posts_enriched WHERE post_id IN {i:Array(String)}",
+                               parameters={"i": list(ids)}).result_rows
+            if len(rows) >= len(ids):
+                break
+            time.sleep(1)
+        lat = sorted(ms / 1000 - sent_at[ids[pid]] for pid, ms in rows)
+        worker.stop()
+        p50, p95 = lat[len(lat) // 2], lat[int(0.95 * (len(lat) - 1))]
+        print(f"plain Faust pass-through agent: {pass_rate:,.0f} events/s ({len(payloads)} posts)")
+        print(f"end-to-end one worker (raw -> enriched -> incidents -> ClickHouse): {e2e:,.0f} posts/s ({len(payloads)} posts)")
+        print(f"latency produce -> enriched row written at {args.rate:.0f} posts/s for {args.seconds:.0f} s: "
+              f"p50 {p50:.2f} s, p95 {p95:.2f} s ({len(lat)} posts; the INSERT itself adds its duration)")
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
