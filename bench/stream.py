@@ -56,21 +56,21 @@ def main() -> None:
         # 1. plain Faust pass-through on a copy of the stream
         publish(s.bootstrap_servers, "bench.copy", payloads)
         env = {**os.environ, "BENCH_BROKER": s.broker_url, "BENCH_TOPIC": "bench.copy", "BENCH_N": str(len(payloads))}
-        pt = processes.start("passthrough", [sys.executable, str(Path(__file__).with_name("passthrough_app.py")), "worker", "-l", "warning"],
+        pt = processes.start("passthrough", [sys.executable, str(Path(__file__).with_name("passthrough_app.py")), "worker", "-l", "warn"],
                              s.logs_dir, env=env)
         t0 = time.monotonic()
         line = None
-        while time.monotonic() - t0 < 600 and line is None:
+        while time.monotonic() - t0 < 600 and line is None and pt.alive():
             for l in pt.log_path.read_text(errors="replace").splitlines():
-                if l.startswith("PASSTHROUGH"):
-                    line = l
+                if "PASSTHROUGH " in l:
+                    line = l[l.index("PASSTHROUGH "):]
             time.sleep(0.5)
         pt.stop()
         pass_rate = len(payloads) / float(line.split()[2]) if line else float("nan")
 
         # 2. the real worker, everything already in the topic
         publish(s.bootstrap_servers, s.topics["posts_raw"], payloads)
-        worker = processes.start("worker", [sys.executable, "-m", "streams.app", "worker", "-l", "warning"], s.logs_dir)
+        worker = processes.start("worker", [sys.executable, "-m", "streams.app", "worker", "-l", "warn"], s.logs_dir)
         first_t = None
         while True:
             n = stored()
