@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.artifacts import replace_region_day
-from reports.heatmap import ru_date
+from reports.heatmap import SECTOR_RU, ru_date
 from reports.render import Section, write_report
 
 COLUMNS_RU = {
@@ -53,7 +53,9 @@ def render_municipality(client, day: date, region: str, municipality: str, rows:
     total = rows[["received", "answered_on_time", "answered_late", "overdue_now", "resolved"]].sum()
     judged = total["answered_on_time"] + total["answered_late"] + total["overdue_now"]
     share = f"{100 * total['answered_on_time'] / judged:.1f} %".replace(".", ",") if judged else "—"
-    overdue = oldest_overdue(client, day, region, municipality).rename(columns={
+    overdue = oldest_overdue(client, day, region, municipality)
+    overdue["sector"] = overdue["sector"].map(SECTOR_RU).fillna(overdue["sector"])
+    overdue = overdue.rename(columns={
         "first_seen": "Поступило", "settlement": "Населённый пункт", "sector": "Отрасль", "title": "Суть обращения",
         "responsible_body": "Ответственный", "first_answer_due": "Срок ответа", "source_url": "Ссылка"})
     sections = [

@@ -16,4 +16,10 @@ echo "syncing .venvs/stream (Faust worker) ..."
 UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --group bench --quiet
 echo "syncing .venvs/airflow (Airflow) ..."
 UV_PROJECT_ENVIRONMENT=.venvs/airflow uv sync --frozen --python "$PY" --extra airflow --quiet
+# Optional: pdftoppm (Debian poppler-utils) lets the tests render report PDF pages to PNG artefacts.
+if ! command -v pdftoppm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing poppler-utils (pdftoppm) for PDF previews ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 \
+    || echo "  (poppler-utils not installed; PDF previews in tests are skipped)"
+fi
 echo "installed: .venvs/stream/bin/tsur, .venvs/airflow/bin/airflow"

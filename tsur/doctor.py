@@ -9,12 +9,14 @@ from tsur.config import PROJECT_ROOT, Settings
 OK, WARN, FAIL = "ok  ", "warn", "FAIL"
 
 
-def _check_broker(s: Settings) -> tuple[str, str]:
+def _check_broker(s: Settings, explicit_url: bool) -> tuple[str, str]:
     from tsur.processes import port_open
 
     host, _, port = s.bootstrap_servers[0].rpartition(":")
     if not port_open(host, int(port)):
-        return FAIL, f"broker at {s.broker_url} is not reachable; start it with `tsur broker` (or fix TSUR_BROKER_URL)"
+        if not explicit_url:   # the embedded default: a broker that is not started is a state, not a fault
+            return WARN, f"the local broker is not running on {host}:{port}; `tsur broker` starts it (`tsur demo` starts its own)"
+        return FAIL, f"broker at {s.broker_url} is not reachable; check TSUR_BROKER_URL and that the broker is up"
     try:
         import asyncio
 
@@ -88,8 +90,10 @@ def _check_airflow(s: Settings) -> tuple[str, str]:
 def run_checks(s: Settings, say=print) -> bool:
     from tsur.broker import DURABLE
 
+    import os
+
     results = [("config", OK, f"data dir {s.data_dir}")]
-    status, msg = _check_broker(s)
+    status, msg = _check_broker(s, bool(os.environ.get("TSUR_BROKER_URL")))
     results.append(("broker", status, msg))
     if not DURABLE and s.broker_url.startswith("kafka://127.0.0.1"):
         results.append(("durability", WARN, "the local broker (Tansu, memory storage) loses unconsumed messages when it stops; "

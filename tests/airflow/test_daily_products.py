@@ -98,6 +98,15 @@ def test_heatmap_sla_rollup_for_a_day_and_rerun_is_idempotent(seeded, settings, 
     assert (out / "heatmap.png").stat().st_size > 10_000 and json.loads((out / "heatmap.geojson").read_text())["features"]
     assert list(out.glob("heatmap-*.png")) and list(out.glob("sla-*.pdf")) and list(out.glob("sla-*.xlsx"))
     assert (out / "rollup.pdf").read_bytes()[:4] == b"%PDF" and "Сводка ЦУР" in (out / "rollup.html").read_text()
+    import shutil
+    import subprocess
+
+    artifacts = Path(__file__).resolve().parents[2] / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(out / "heatmap.png", artifacts / "heatmap-region.png")       # for a person to look at
+    if shutil.which("pdftoppm"):
+        for pdf, name in ((out / "rollup.pdf", "rollup-page"), (sorted(out.glob("sla-*.pdf"))[0], "sla-page")):
+            subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "2", str(pdf), str(artifacts / name)], check=True)
     products = dict(_query(settings, "SELECT product, count() FROM published_reports FINAL WHERE day = {d:Date} GROUP BY product", d=END))
     assert set(products) == {"heatmap", "sla", "rollup"}
     # e-mail: every municipality of the recipients file that has a report got it, with the PDF and XLSX attached
