@@ -28,15 +28,8 @@ class Rejected:
 
 
 @dataclass(frozen=True)
-class Enrichment:
-    sector: str
-    sector_confidence: float
-    runner_up: str
-    runner_up_confidence: float
-    complaint_score: float
-    is_complaint: bool
-    urgency: float
-    urgency_reasons: tuple[str, ...]
+class Enrichment(What):
+    """The 'what' (nlp.what.What fields) plus the 'where' and the model versions."""
     region: str | None
     municipality: str | None
     settlement: str | None
@@ -124,10 +117,7 @@ class Enricher:
             except Exception:  # a resolver bug must not lose the post: unknown place
                 place = Place()
             out.append(Enrichment(
-                sector=w.sector, sector_confidence=w.sector_confidence, runner_up=w.runner_up,
-                runner_up_confidence=w.runner_up_confidence, complaint_score=w.complaint_score,
-                is_complaint=w.is_complaint, urgency=w.urgency, urgency_reasons=w.urgency_reasons,
-                region=place.region, municipality=place.municipality, settlement=place.settlement,
+                **vars(w), region=place.region, municipality=place.municipality, settlement=place.settlement,
                 settlement_type=place.settlement_type, oktmo=place.oktmo, municipality_oktmo=place.municipality_oktmo,
                 lat=place.lat, lon=place.lon, h3=place.h3, place_confidence=place.confidence,
                 place_method=place.method, place_span=place.span, model_version=self.version,

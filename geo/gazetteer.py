@@ -139,13 +139,6 @@ class Gazetteer:
         return len(self.table)
 
     @cached_property
-    def regions(self) -> list[str]:
-        return sorted(self.table["region"].unique())
-
-    def row(self, i: int) -> dict:
-        return self.table.iloc[i].to_dict()
-
-    @cached_property
     def _coords(self) -> np.ndarray:
         return np.radians(self.table[["lat", "lon"]].to_numpy(dtype=np.float64))
 
