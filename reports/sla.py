@@ -54,7 +54,8 @@ def render_municipality(client, day: date, region: str, municipality: str, rows:
     judged = total["answered_on_time"] + total["answered_late"] + total["overdue_now"]
     share = f"{100 * total['answered_on_time'] / judged:.1f} %".replace(".", ",") if judged else "—"
     overdue = oldest_overdue(client, day, region, municipality)
-    overdue["sector"] = overdue["sector"].map(SECTOR_RU).fillna(overdue["sector"])
+    if len(overdue):
+        overdue["sector"] = overdue["sector"].map(SECTOR_RU).fillna(overdue["sector"])
     overdue = overdue.rename(columns={
         "first_seen": "Поступило", "settlement": "Населённый пункт", "sector": "Отрасль", "title": "Суть обращения",
         "responsible_body": "Ответственный", "first_answer_due": "Срок ответа", "source_url": "Ссылка"})

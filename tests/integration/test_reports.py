@@ -88,3 +88,14 @@ def test_heatmap_cells_and_tension(client):
     coarse = heatmap.cells(client, DAY - timedelta(days=2), REGION, resolution=7)
     assert len(coarse) == 1 and coarse.iloc[0].h3.startswith("87")
     assert abs(cell.lat - 47.7086) < 0.01 and abs(cell.lon - 40.2158) < 0.01
+
+
+def test_sla_report_renders_without_overdue_incidents(client, tmp_path):
+    t = datetime(2026, 11, 18, 10, 0, tzinfo=MSK)
+    client.insert("incidents", [incident("z", t, 8)], column_names=list(INCIDENT_COLUMNS))
+    client.insert("incident_status_events", [["9", "z", "answered", "", "", t + timedelta(hours=1), datetime.now(timezone.utc)]],
+                  column_names=list(STATUS_COLUMNS))
+    sla.build(client, DAY, REGION)
+    (muni, oktmo, files), = sla.render(client, DAY, REGION, tmp_path)
+    assert muni == "город Шахты" and oktmo == "60740000"
+    assert "Просроченных обращений нет" in files["html"].read_text() and files["pdf"].stat().st_size > 1000
