@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from intake.privacy import mask_pii, pseudonymise
@@ -51,12 +51,6 @@ class RawPost:
 
     def row(self) -> list:
         return [getattr(self, c) for c in COLUMNS]
-
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["created_at"] = self.created_at.isoformat()
-        d["ingested_at"] = self.ingested_at.isoformat()
-        return d
 
 
 def post_id_for(source: str, source_post_id: str) -> str:

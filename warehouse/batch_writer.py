@@ -19,8 +19,6 @@ class BatchWriter:
         self.lock_timeout = lock_timeout
         self.embedded = chdb_store_path(dsn) is not None
         self._client = None
-        self.rows_written = 0
-        self.batches_written = 0
         self.last_insert_seconds = 0.0
 
     def insert_many(self, batches: list[tuple[str, list[list], tuple[str, ...]]]) -> None:
@@ -46,8 +44,6 @@ class BatchWriter:
             self.close()
             raise WarehouseError(f"insert failed: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__}") from exc
         self.last_insert_seconds = time.perf_counter() - t0
-        self.batches_written += 1
-        self.rows_written += sum(len(b[1]) for b in batches)
 
     def close(self) -> None:
         if self._client is not None:
