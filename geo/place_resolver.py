@@ -371,7 +371,7 @@ class PlaceResolver:
         if geo_word:
             return True                         # pymorphy knows it as a place: case does not matter
         common = bool(t & {"ADJF", "VERB", "INFN", "ADVB", "PRTF", "CONJ", "PREP", "NPRO", "PRCL", "NUMR", "PRED", "COMP", "GRND", "ADJS", "PRTS", "INTJ"}) \
-            or ("NOUN" in t and lemmas(first_part)[0] in _COMMON_NOUNS())
+            or ("NOUN" in t and is_common_word(first_part))
         if shouting:
             return not common and len(m.rows) > 0 and max(self._pop[r] for r in m.rows) >= 5000
         if not tok.capital:
@@ -520,17 +520,3 @@ class PlaceResolver:
             return Place(None, None, None, region, None, None, None, None, None, None, None, 0.3, "region")
         return Place()
 
-
-_COMMON: frozenset | None = None
-
-
-def _COMMON_NOUNS() -> frozenset:
-    """Common nouns that are also settlement names; they need a marker or a mid-sentence capital."""
-    global _COMMON
-    if _COMMON is None:
-        _COMMON = frozenset("""мир заря победа луч рассвет дружба труд свет восход звезда маяк родник ключ ключи гора горка поле
-        река речка лес роща сад сады дача дачи совхоз колхоз база школа завод вокзал мост остров берег степь пруд озеро бор
-        кордон пасека хутор поселок село станица город деревня слобода вода огонек искра надежда вера любовь радуга
-        новь жизнь октябрь май весна ясная заречье подгорное красная знамя коммуна прогресс победитель север юг восток запад
-        центр родина россия отрада дон волга урал кубань лиман""".split())
-    return _COMMON
