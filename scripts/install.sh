@@ -13,7 +13,7 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 PY="${TSUR_PYTHON:-$(command -v python3.11 || command -v python3)}"
 echo "syncing .venvs/stream (Faust worker) ..."
-UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --group bench --quiet
+UV_PROJECT_ENVIRONMENT=.venvs/stream uv sync --frozen --python "$PY" --extra stream --group bench --group web-test --quiet
 echo "syncing .venvs/airflow (Airflow) ..."
 UV_PROJECT_ENVIRONMENT=.venvs/airflow uv sync --frozen --python "$PY" --extra airflow --quiet
 # Optional: pdftoppm (Debian poppler-utils) lets the tests render report PDF pages to PNG artefacts.
@@ -21,5 +21,11 @@ if ! command -v pdftoppm >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v a
   echo "installing poppler-utils (pdftoppm) for PDF previews ..."
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils) >/dev/null 2>&1 \
     || echo "  (poppler-utils not installed; PDF previews in tests are skipped)"
+fi
+# Chromium (Debian) for the dashboard's browser test; Playwright drives it, never downloads one.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing chromium for the dashboard browser test ..."
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null 2>&1 \
+    || echo "  (chromium not installed; the browser test fails under CI=true, is skipped otherwise)"
 fi
 echo "installed: .venvs/stream/bin/tsur, .venvs/airflow/bin/airflow"

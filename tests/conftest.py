@@ -45,3 +45,13 @@ def settings(tsur_env):
 
 def tsur_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "tsur.cli", *args]
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory):
+    """A chDB store with the sample feed enriched, incidents, status events and daily tables
+    (tests/sample_warehouse.py). Session-wide: treat it as read-only, or copy it (``copy_store``)."""
+    from tests.sample_warehouse import build
+
+    os.environ.setdefault("TSUR_CACHE_DIR", str(ROOT / "data" / "cache"))
+    return build(tmp_path_factory.mktemp("sample") / "store")
