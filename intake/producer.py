@@ -23,7 +23,11 @@ async def _publish(bootstrap: list[str], topic: str, payloads: Iterable[bytes], 
     from aiokafka import AIOKafkaProducer
 
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=262144)
-    await producer.start()
+    try:
+        await producer.start()
+    except BaseException:
+        await producer.stop()      # release its connections; the caller reports the broker as unreachable
+        raise
     sent = 0
     t0 = time.monotonic()
     try:

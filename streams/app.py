@@ -16,8 +16,12 @@ redelivered message is stored once; a replayed post keeps its incident. The stre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import logging
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,7 +33,7 @@ from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
 from streams.pipeline import enrich_batch, incident_message, parse_batch
 from streams.status_events import STATUS_COLUMNS, parse_status_event
-from streams.tension import TensionMonitor
+from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
 from warehouse.batch_writer import BatchWriter
 from warehouse.session import WarehouseError, warehouse_session
@@ -66,8 +70,6 @@ posts_dlq = app.topic(settings.topics["posts_dlq"], value_type=bytes, partitions
 
 writer = BatchWriter(settings.clickhouse_dsn, settings.warehouse_lock_timeout)
 metrics = Metrics()
-ALERT_COLUMNS = ("alert_id", "kind", "region", "municipality", "oktmo", "h3", "sector", "window_start", "window_end",
-                 "observed", "baseline", "created_at")
 RETRY_MIN, RETRY_MAX = 0.5, 30.0
 
 
@@ -76,23 +78,33 @@ class Core:
 
     def __init__(self):
         self.ready = asyncio.Event()
+        self._models_lock = threading.Lock()
         self.enricher = None
         self.route = None
         self.builder = IncidentBuilder()
         self.tension = TensionMonitor()
 
-    def load(self) -> None:
-        from enrichment.enricher import Enricher
-        from streams.routing import make_route
+    def load_models(self) -> None:
+        """Import and load the enricher and routing (≈ 10 s here, mostly imports): no I/O but files.
+        ``main`` starts this in a thread before Faust starts, so it overlaps the group join."""
+        with self._models_lock:
+            if self.enricher is not None:
+                return
+            from enrichment.enricher import Enricher
+            from streams.routing import make_route
 
+            t0 = time.perf_counter()
+            self.route = make_route()
+            self.enricher = Enricher.load()
+            log.info("models loaded in %.1f s (%s)", time.perf_counter() - t0, self.enricher.version)
+
+    def load(self) -> None:
+        self.load_models()
         t0 = time.perf_counter()
-        self.enricher = Enricher.load()
-        self.route = make_route()
         with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
             self.builder.restore(state.open_incidents(client, WINDOW))
             self.tension.restore(state.recent_complaints(client), state.active_alerts(client))
-        log.info("core loaded in %.1f s (%s; %d open incidents)", time.perf_counter() - t0,
-                 self.enricher.version, len(self.builder.by_id))
+        log.info("state rebuilt in %.1f s (%d open incidents)", time.perf_counter() - t0, len(self.builder.by_id))
 
 
 core = Core()
@@ -126,16 +138,6 @@ def _known(post_ids: list[str]) -> dict[str, str]:
         return state.known_posts(client, post_ids)
 
 
-def _alert_rows(found, now: datetime) -> list[list]:
-    rows = []
-    for a in found:
-        oktmo = a.key if a.key.isdigit() else ""
-        region = "" if oktmo else a.key
-        rows.append([a.alert_id, "tension", region, "", oktmo, "", a.sector, a.window_start, a.window_end, a.observed,
-                     a.baseline, now])
-    return rows
-
-
 @app.agent(posts_raw, concurrency=1)
 async def process_posts(stream):
     """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts."""
@@ -154,7 +156,7 @@ async def process_posts(stream):
             await asyncio.to_thread(enrich_batch, result, core.enricher, core.builder, core.route, known, now)
             enrich_s = time.perf_counter() - t1
             found = [a for a in (core.tension.observe(k, s, t) for k, s, t in result.complaints) if a]
-            batches = result.warehouse_batches(now) + [("alerts", _alert_rows(found, now), ALERT_COLUMNS)]
+            batches = [("alerts", alert_rows(found, now), ALERT_COLUMNS)] + result.warehouse_batches(now)
             await until_stored(writer.insert_many, batches)
         except asyncio.CancelledError:
             # Faust acknowledges a taken batch when the agent stops; keep it so nothing is lost.
@@ -246,12 +248,45 @@ async def prometheus(web, request):
     return web.text(metrics.render(lag), content_type="text/plain; version=0.0.4")
 
 
+broker_identity: dict = {"cluster_id": None, "admin": None}
+
+
+@app.timer(interval=5.0)
+async def watch_broker_identity() -> None:
+    """Stop the worker when the broker comes back as another cluster (a memory broker restarted:
+    its topics and committed offsets are gone). Reading on from the old positions would silently
+    skip re-delivered posts; a fresh worker starts from the new broker's earliest offsets. A
+    supervisor (``tsur up``) starts it again; an unstored batch is spooled as at any stop."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    try:
+        if broker_identity["admin"] is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=3000)
+            await admin.start()
+            broker_identity["admin"] = admin
+        cluster_id = (await broker_identity["admin"].describe_cluster()).get("cluster_id")
+    except Exception:       # broker away: Faust's own clients retry; check again later
+        admin, broker_identity["admin"] = broker_identity["admin"], None
+        if admin is not None:
+            with contextlib.suppress(Exception):
+                await admin.close()
+        return
+    if broker_identity["cluster_id"] is None:
+        broker_identity["cluster_id"] = cluster_id
+    elif cluster_id != broker_identity["cluster_id"]:
+        log.error("the broker is a different cluster now (%s, was %s): it restarted and lost its topics and offsets; "
+                  "stopping this worker so that a fresh one reads the new broker from the start (docs/broker.md)",
+                  cluster_id, broker_identity["cluster_id"])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 @app.timer(interval=30.0)
 async def report_progress() -> None:
     log.info("worker: %s", metrics.summary())
 
 
 def main() -> None:
+    threading.Thread(target=core.load_models, name="load-models", daemon=True).start()
     app.main()
 
 

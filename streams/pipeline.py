@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable
 
+from intake.privacy import mask_pii
 from intake.raw_post import COLUMNS as RAW_COLUMNS
 from intake.raw_post import RawPost, Rejection, parse_raw_post
 from streams.incident_builder import IncidentBuilder, OpenIncident, place_key_of
@@ -56,11 +57,15 @@ class BatchResult:
     complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
 
     def warehouse_batches(self, now: datetime | None = None) -> list[tuple[str, list[list], tuple[str, ...]]]:
+        """Rows per table, in the order they must be written: ``posts_enriched`` (which records
+        that a post was counted into its incident) last, so that a crash between the inserts
+        never leaves a post marked as counted in an incident that was not stored; the restart
+        recounts each open incident from ``posts_enriched`` (sql/queries/stream_open_incidents.sql)."""
         now = now or datetime.now(timezone.utc)
         return [
             ("posts_raw", [p.row() for p in self.posts], RAW_COLUMNS),
-            ("posts_enriched", self.enriched, ENRICHED_COLUMNS),
             ("incidents", [incident_row(i, now) for i in self.incidents], INCIDENT_COLUMNS),
+            ("posts_enriched", self.enriched, ENRICHED_COLUMNS),
         ]
 
 
@@ -91,9 +96,17 @@ def incident_message(inc: OpenIncident) -> dict:
 
 
 def _payload_preview(payload) -> str:
+    """The start of a rejected payload for the DLQ: valid UTF-8 (lone surrogates replaced), with
+    phones, e-mails and card numbers masked like stored text (the DLQ topic is storage too)."""
     if isinstance(payload, (bytes, bytearray)):
-        return bytes(payload[: DLQ_PAYLOAD_CHARS * 4]).decode("utf-8", "replace")[:DLQ_PAYLOAD_CHARS]
-    return str(payload)[:DLQ_PAYLOAD_CHARS]
+        text = bytes(payload[: DLQ_PAYLOAD_CHARS * 4]).decode("utf-8", "replace")
+    else:
+        try:
+            text = str(payload)
+        except Exception:  # e.g. a dict holding an int too long to print: still dead-letter it
+            text = f"<{type(payload).__name__} that cannot be printed>"
+        text = text[: DLQ_PAYLOAD_CHARS * 2].encode("utf-8", "replace").decode("utf-8")
+    return mask_pii(text)[:DLQ_PAYLOAD_CHARS]
 
 
 def parse_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | None = None) -> BatchResult:

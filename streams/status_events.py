@@ -1,13 +1,15 @@
 """Operators' status updates of incidents (incidents.status, `tsur incident update`).
 
 Schema: {"incident_id", "status", "at" (ISO 8601, default: now), "actor", "comment", "event_id"
-(optional; default: a hash of incident, status and time, so a re-sent event is stored once)}."""
+(optional; default: a hash of incident, status and time, so a re-sent event is stored once)}.
+Phones, e-mails and card numbers in the comment are masked (intake.privacy) before storage."""
 from __future__ import annotations
 
 import hashlib
 import json
 from datetime import datetime, timezone
 
+from intake.privacy import mask_pii
 from intake.raw_post import Rejection, parse_time
 
 STATUSES = ("assigned", "answered", "in_progress", "resolved", "rejected", "reopened")
@@ -19,7 +21,7 @@ def parse_status_event(payload, now: datetime | None = None) -> list | str:
     now = now or datetime.now(timezone.utc)
     try:
         obj = json.loads(payload) if isinstance(payload, (bytes, bytearray, str)) else payload
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return "status event is not valid JSON"
     if not isinstance(obj, dict):
         return "status event must be a JSON object"
@@ -35,8 +37,19 @@ def parse_status_event(payload, now: datetime | None = None) -> list | str:
         return "field 'at' is in the future"
     if at.year < 2005:
         return "field 'at' is before 2005"
-    actor, comment = obj.get("actor") or "", obj.get("comment") or ""
+    actor, comment, event_id = (obj.get(name) for name in ("actor", "comment", "event_id"))
+    actor = "" if actor is None else actor
+    comment = "" if comment is None else comment
     if not isinstance(actor, str) or not isinstance(comment, str):
         return "fields 'actor' and 'comment' must be strings"
-    event_id = obj.get("event_id") or hashlib.blake2b(f"{iid}\x1f{status}\x1f{at.isoformat()}".encode(), digest_size=10).hexdigest()
-    return [str(event_id)[:64], iid, status, actor[:256], comment[:4000], at, now]
+    if isinstance(event_id, int) and not isinstance(event_id, bool) and abs(event_id) < 10**63:
+        event_id = str(event_id)
+    if event_id not in (None, "") and (not isinstance(event_id, str) or len(event_id) > 64):
+        return "field 'event_id' must be a string of at most 64 characters"
+    for name, value in (("incident_id", iid), ("actor", actor), ("comment", comment), ("event_id", event_id or "")):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"field {name!r} holds unpaired surrogates (not valid Unicode)"
+    event_id = event_id or hashlib.blake2b(f"{iid}\x1f{status}\x1f{at.isoformat()}".encode(), digest_size=10).hexdigest()
+    return [event_id, iid, status, actor[:256], mask_pii(comment[:8000])[:4000], at, now]

@@ -70,3 +70,18 @@ class TensionMonitor:
         self.active[k] = episode
         aid = hashlib.blake2b(f"tension\x1f{key}\x1f{sector}\x1f{episode.isoformat()}".encode(), digest_size=10).hexdigest()
         return TensionAlert(aid, key, sector, start, t, recent, expected)
+
+
+ALERT_COLUMNS = ("alert_id", "kind", "region", "municipality", "oktmo", "h3", "sector", "window_start", "window_end",
+                 "observed", "baseline", "created_at")
+
+
+def alert_rows(found: list[TensionAlert], now: datetime) -> list[list]:
+    """Rows for the alerts table: keyed by the municipality ОКТМО, or by the region name when the
+    complaint's place is known only to the region."""
+    rows = []
+    for a in found:
+        oktmo = a.key if a.key.isdigit() else ""
+        rows.append([a.alert_id, "tension", "" if oktmo else a.key, "", oktmo, "", a.sector, a.window_start, a.window_end,
+                     a.observed, a.baseline, now])
+    return rows

@@ -55,3 +55,11 @@ def sample_store(tmp_path_factory):
 
     os.environ.setdefault("TSUR_CACHE_DIR", str(ROOT / "data" / "cache"))
     return build(tmp_path_factory.mktemp("sample") / "store")
+
+
+def pytest_terminal_summary(terminalreporter):
+    from tests.reliability import RECORDS, table
+
+    if RECORDS:
+        terminalreporter.section("reliability")
+        terminalreporter.write_line(table(RECORDS))

@@ -1,6 +1,6 @@
 """A chDB store filled with the sample feed through the stream's own pure core (parse → enrich →
-incidents → routing), plus simulated operators and the daily heat-map/SLA tables: what dashboard,
-API and analyst-query tests read. Built once per test session (≈ 20 s), copied per test."""
+incidents → routing → tension alerts), plus simulated operators and the daily heat-map/SLA tables:
+what dashboard, API and analyst-query tests read. Built once per test session (≈ 20 s), copied per test."""
 from __future__ import annotations
 
 import json
@@ -22,13 +22,14 @@ def build(store_dir: Path, pseudonym_key: bytes = b"test-key") -> dict:
     from streams.pipeline import enrich_batch, parse_batch
     from streams.routing import make_route
     from streams.status_events import STATUS_COLUMNS, parse_status_event
+    from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
     from tsur.operator_simulator import status_events
     from warehouse.migrations import migrate
     from warehouse.session import warehouse_session
 
     dsn = f"chdb://{store_dir}"
     posts = list(generate(REGION, DAYS, seed=7, per_day=250, end=END))
-    enricher, route, builder = Enricher.load(), make_route(), IncidentBuilder()
+    enricher, route, builder, tension = Enricher.load(), make_route(), IncidentBuilder(), TensionMonitor()
     now = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
     with warehouse_session(dsn) as client:
         migrate(client, log=lambda m: None)
@@ -37,7 +38,8 @@ def build(store_dir: Path, pseudonym_key: bytes = b"test-key") -> dict:
             result = parse_batch(((json.dumps(p, ensure_ascii=False).encode(), 0, i + j) for j, p in enumerate(chunk)),
                                  pseudonym_key, now=now)
             enrich_batch(result, enricher, builder, route, {}, now)
-            for table, rows, columns in result.warehouse_batches(now):
+            found = [a for a in (tension.observe(k, s, t) for k, s, t in result.complaints) if a]
+            for table, rows, columns in result.warehouse_batches(now) + [("alerts", alert_rows(found, now), ALERT_COLUMNS)]:
                 if rows:
                     client.insert(table, rows, column_names=list(columns))
         incidents = client.query("SELECT incident_id, first_seen, first_answer_due, resolution_due, responsible_body "
@@ -49,8 +51,9 @@ def build(store_dir: Path, pseudonym_key: bytes = b"test-key") -> dict:
             posts_daily.build(client, d)
             heatmap.build(client, d, REGION)
             sla.build(client, d, REGION)
+        alerts = client.query("SELECT count() FROM alerts FINAL").result_rows[0][0]
     return {"dsn": dsn, "posts": len(posts), "incidents": len(incidents), "status_events": len(rows),
-            "region": REGION, "day": END}
+            "alerts": alerts, "region": REGION, "day": END}
 
 
 def copy_store(src: Path, dst: Path) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 DURABLE = False
@@ -39,4 +40,7 @@ def broker_argv(port: int, host: str = "127.0.0.1") -> list[str]:
         "--listener-url", url,
         "--advertised-listener-url", url,
         "--storage-engine", "memory://tansu/",
+        # A new cluster id per start: a restarted memory broker has lost every message and offset,
+        # and the worker notices the new id and restarts instead of reading on from stale positions.
+        "--cluster-id", f"tsur-{os.getpid()}-{time.time_ns()}",
     ]

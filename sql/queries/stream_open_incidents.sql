@@ -1,6 +1,21 @@
 -- Incidents whose last post is within the window of the newest one: the stream's open incidents.
-SELECT incident_id, place_key, sector, signature, first_seen, last_seen, posts_count, urgency,
-       region, municipality, oktmo, settlement, settlement_oktmo, lat, lon, h3, sector_confidence, complaint_score,
-       title, responsible_body, first_answer_due, resolution_due, model_version, urgency_reasons, source_url
-FROM incidents FINAL
-WHERE last_seen >= (SELECT max(last_seen) FROM incidents) - toIntervalHour({window_hours:UInt32})
+-- posts_count is recounted from posts_enriched (written after incidents in every batch), so an
+-- incident row written just before a crash never makes its replayed posts count twice.
+WITH open AS (
+    SELECT *
+    FROM incidents FINAL
+    WHERE last_seen >= (SELECT max(last_seen) FROM incidents) - toIntervalHour({window_hours:UInt32})
+),
+counted AS (
+    SELECT incident_id, uniqExact(post_id) AS stored_posts
+    FROM posts_enriched
+    WHERE incident_id IN (SELECT incident_id FROM open)
+    GROUP BY incident_id
+)
+SELECT o.incident_id, o.place_key, o.sector, o.signature, o.first_seen, o.last_seen, c.stored_posts, o.urgency,
+       o.region, o.municipality, o.oktmo, o.settlement, o.settlement_oktmo, o.lat, o.lon, o.h3, o.sector_confidence,
+       o.complaint_score, o.title, o.responsible_body, o.first_answer_due, o.resolution_due, o.model_version,
+       o.urgency_reasons, o.source_url
+FROM open AS o
+LEFT JOIN counted AS c ON c.incident_id = o.incident_id
+SETTINGS join_use_nulls = 0

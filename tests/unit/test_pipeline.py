@@ -51,5 +51,5 @@ def test_enrich_batch_builds_enriched_rows_and_incidents():
     assert routed == [("Краснодарский край", "Усть-Лабинский район", "housing")]
     (inc,) = r.incidents
     assert inc.posts_count == 2 and inc.extra["settlement"] == "Южный"
-    (_, _, _), (_, erows, _), (_, irows, icols) = r.warehouse_batches(NOW)
+    (_, _, _), (_, irows, icols), (_, erows, _) = r.warehouse_batches(NOW)
     assert len(irows) == 1 and len(irows[0]) == len(INCIDENT_COLUMNS) and icols == INCIDENT_COLUMNS
