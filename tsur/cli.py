@@ -29,12 +29,14 @@ def _say(msg: str) -> None:
 
 # ---------------------------------------------------------------- warehouse
 def cmd_migrate(args) -> int:
+    from warehouse import retention
     from warehouse.migrations import migrate
     from warehouse.session import warehouse_session
 
     s = _settings()
     with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
         done = migrate(client, log=_say)
+        retention.apply(client, s.retention_days, log=_say)
     _say(f"warehouse schema is current ({len(done)} migration(s) applied now) at {s.clickhouse_dsn}")
     return 0
 
@@ -126,11 +128,13 @@ def cmd_worker(args) -> int:
 
 
 def _migrate_quietly(s: Settings) -> None:
+    from warehouse import retention
     from warehouse.migrations import migrate
     from warehouse.session import warehouse_session
 
     with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
         migrate(client, log=_say)
+        retention.apply(client, s.retention_days, log=_say)
 
 
 # ---------------------------------------------------------------- intake
@@ -314,6 +318,57 @@ def cmd_run_dags(args) -> int:
     return 0 if run_dags(s, args.dags.split(","), days, _say) else 1
 
 
+# ---------------------------------------------------------------- dashboard / API (api/, docs/dashboard.md)
+def cmd_dashboard(args) -> int:
+    import uvicorn
+
+    from api.app import create_app
+    from tsur import processes
+    from tsur.config import check_host
+
+    s = _settings()
+    host = check_host(args.host, "--host") if args.host else s.api_host
+    port = args.port or s.api_port
+    if not 1 <= port <= 65535:
+        raise CommandError(f"--port {port} is not a TCP port (1..65535)")
+    if processes.port_open("127.0.0.1" if host in ("0.0.0.0", "::") else host, port):
+        raise CommandError(f"port {port} on {host} is already in use; stop what listens there or use --port / TSUR_API_PORT")
+    _migrate_quietly(s)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+    _say(f"dashboard: {url}/  (Open311: {url}/open311/v2/services.json, OpenAPI: {url}/openapi.json); Ctrl+C stops it")
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        _say(f"warning: listening on {host}, not only this machine; writes need API keys, reads "
+             f"{'need a read key' if s.api_read_key else 'are open (set TSUR_API_READ_KEY=on to require a key)'}")
+    uvicorn.run(create_app(s), host=host, port=port, log_level=args.log_level, access_log=args.log_level == "debug")
+    return 0
+
+
+def cmd_api_key(args) -> int:
+    from api import keys
+    from warehouse.session import warehouse_session
+
+    s = _settings()
+    _migrate_quietly(s)
+    with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
+        if args.action == "create":
+            try:
+                key_id, key = keys.create(client, args.organisation, args.scope)
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+            _say(key)
+            print(f"created {args.scope} key {key_id} for {args.organisation.strip()}; it is shown only now, "
+                  f"store it safely (send it in the X-API-Key header)", file=sys.stderr)
+        elif args.action == "list":
+            for key_id, org, scope, created, revoked in keys.listing(client):
+                _say(f"{key_id}  {scope:<5}  {created:%Y-%m-%d %H:%M}  {'revoked ' + f'{revoked:%Y-%m-%d}' if revoked else 'active':<18}  {org}")
+        elif not keys.revoke(client, args.key_id):
+            raise CommandError(f"no API key {args.key_id}; `tsur api-key list` shows them")
+        else:
+            _say(f"revoked API key {args.key_id}")
+    return 0
+
+
 # ---------------------------------------------------------------- doctor
 def cmd_doctor(args) -> int:
     from tsur.doctor import run_checks
@@ -428,6 +483,25 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dates", nargs="+", help="logical dates (the report days), YYYY-MM-DD")
     sp.add_argument("--prepare", action="store_true", help="migrate the Airflow metadata DB and create the chdb pool first")
     sp.set_defaults(func=cmd_run_dags)
+
+    sp = sub.add_parser("dashboard", help="serve the built-in dashboard and the Open311 API (127.0.0.1 by default)",
+                        description="Serve the dashboard (map, new incidents, SLA, alerts) at / and Open311 GeoReport v2 at /open311/v2 "
+                        "with uvicorn; docs/dashboard.md.")
+    sp.add_argument("--host", help="address to bind (default TSUR_API_HOST, 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="port (default TSUR_API_PORT, 8311)")
+    sp.add_argument("--log-level", choices=["critical", "error", "warning", "info", "debug"], default="warning")
+    sp.set_defaults(func=cmd_dashboard)
+
+    sp = sub.add_parser("api-key", help="create, list or revoke Open311 API keys (stored hashed)",
+                        description="API keys per organisation for the Open311 API; only their SHA-256 is stored (table api_keys).")
+    ksub = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
+    kp = ksub.add_parser("create", help="create a key and print it once", description="Create a key for ORGANISATION and print it once.")
+    kp.add_argument("organisation")
+    kp.add_argument("--scope", choices=["read", "write"], default="read", help="read: GET only; write: also new requests and status updates")
+    ksub.add_parser("list", help="list keys (id, scope, created, revoked, organisation)")
+    kp = ksub.add_parser("revoke", help="revoke a key by its id")
+    kp.add_argument("key_id")
+    sp.set_defaults(func=cmd_api_key)
 
     sp = sub.add_parser("airflow", help="run the airflow CLI with tsur's environment",
                         description="Pass the arguments to `airflow` in the Airflow virtualenv with AIRFLOW_HOME, the dags folder and the warehouse connection set.")

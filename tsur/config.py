@@ -6,7 +6,9 @@ and the fix. Nothing here imports another tsur module.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +78,44 @@ def check_broker_url(url: str, name: str = "TSUR_BROKER_URL") -> str:
     return url
 
 
+_HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+
+
+def check_host(host: str, name: str = "TSUR_API_HOST") -> str:
+    """An IP address or a host name to bind to (no scheme, no port)."""
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if not _HOSTNAME_RE.match(host):
+        raise ConfigError(f"{name}={host!r} is not an IP address or host name; use e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)")
+    return host
+
+
+def _regions(env: dict) -> tuple[str, ...]:
+    raw = env.get("TSUR_REGIONS") or "Краснодарский край"
+    regions = tuple(dict.fromkeys(r.strip() for r in raw.split(",") if r.strip()))
+    if not regions:
+        raise ConfigError(f"TSUR_REGIONS={raw!r} names no region; set comma-separated region names, e.g. 'Краснодарский край'")
+    return regions
+
+
+def _switch(env: dict, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not on/off; set it to on or off")
+
+
+# Days kept per kind of data (warehouse/retention.py); 0 keeps rows forever.
+RETENTION_DEFAULT_DAYS = {"raw": 180, "enriched": 730, "incidents": 1825}
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -90,6 +130,11 @@ class Settings:
     airflow_conn_id: str
     pseudonym_key: bytes = field(repr=False)
     topics: dict = field(default_factory=lambda: dict(TOPIC_NAMES))
+    regions: tuple = ("Краснодарский край",)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8311
+    api_read_key: bool = False
+    retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -140,6 +185,12 @@ class Settings:
             airflow_conn_id=env.get("TSUR_AIRFLOW_CONN_ID") or "tsur_warehouse",
             pseudonym_key=_pseudonym_key(env, data_dir),
             topics=topics,
+            regions=_regions(env),
+            api_host=check_host((env.get("TSUR_API_HOST") or "127.0.0.1").strip()),
+            api_port=_int(env, "TSUR_API_PORT", 8311, 1, 65535),
+            api_read_key=_switch(env, "TSUR_API_READ_KEY", False),
+            retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
+                            for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )
 
 

@@ -76,7 +76,10 @@ def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 
 def applied(client) -> dict[int, str]:
-    client.command(LEDGER_DDL)
+    # Create the ledger only when it is missing: a least-privilege user (the worker) may check
+    # that the schema is current but may not run DDL, not even CREATE … IF NOT EXISTS.
+    if not int(client.command("EXISTS TABLE tsur_schema_migrations")):
+        client.command(LEDGER_DDL)
     rows = client.query("SELECT version, argMax(checksum, applied_at) FROM tsur_schema_migrations GROUP BY version").result_rows
     return {int(v): c for v, c in rows}
 

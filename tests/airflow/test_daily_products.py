@@ -147,3 +147,64 @@ def test_deadline_alerts_are_configurable_and_callbacks_work(monkeypatch):
     assert alert.interval == timedelta(minutes=90) and alert.callback.kwargs == {"dag_id": "sla_daily"}
     assert asyncio.run(notify_late_run(dag_id="sla_daily")) == "DAG sla_daily: run is late"
     assert "failed" in notify_failure({"ds": "2026-11-20", "exception": "boom"})
+
+
+def _sla_snapshot(settings, day, out: Path) -> dict:
+    """What a run of sla_daily leaves: table rows (without computation times), the published list,
+    and the files' contents (the 'generated at' stamp removed)."""
+    import re
+
+    import openpyxl
+
+    rows = _query(settings, "SELECT * EXCEPT computed_at FROM report_sla_daily FINAL WHERE day = {d:Date} "
+                            "ORDER BY municipality, responsible_body", d=day)
+    listed = _query(settings, "SELECT scope, path FROM published_reports FINAL WHERE day = {d:Date} AND product = 'sla' "
+                              "ORDER BY scope, path", d=day)
+    stamp = re.compile(r"Сформировано [0-9.: ]+ \(МСК\)")
+    files = {}
+    for path in sorted(out.glob("sla-*")):
+        if path.suffix == ".html":
+            files[path.name] = stamp.sub("", path.read_text())
+        elif path.suffix == ".xlsx":
+            book = openpyxl.load_workbook(path)
+            files[path.name] = [[stamp.sub("", str(c)) for c in row] for ws in book for row in ws.iter_rows(values_only=True)]
+        else:
+            files[path.name] = path.read_bytes()[:4]
+    return {"rows": rows, "listed": listed, "files": files}
+
+
+def test_a_task_failing_midway_then_rerun_gives_what_a_clean_run_gives(seeded, settings, monkeypatch):
+    """sla_daily fails in its last task after the tables were built and some files written (the
+    mail server refuses); the re-run of that logical date must converge to a clean run's output."""
+    import shutil
+
+    from airflow.utils.state import DagRunState
+
+    from tests.conftest import free_port
+    from tests.reliability import record
+
+    day = END - timedelta(days=1)
+    out = Path(os.environ["TSUR_DATA_DIR"]) / "reports" / REGION / day.isoformat()
+    closed = free_port()                                     # nothing listens there: the SMTP send fails
+    monkeypatch.setenv("AIRFLOW_CONN_TSUR_SMTP_DOWN", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": closed,
+                                                                   "extra": {"disable_tls": True, "disable_ssl": True}}))
+    monkeypatch.setenv("TSUR_SMTP_CONN_ID", "tsur_smtp_down")
+    run = _dag("sla_daily").test(logical_date=datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
+    assert run.state == DagRunState.FAILED
+    assert list(out.glob("sla-*.html")), "the failure must come after files were written (mid-way)"
+    monkeypatch.delenv("TSUR_SMTP_CONN_ID")
+    _run("sla_daily", day)                                   # the re-run of the failed logical date
+    after_failure = _sla_snapshot(settings, day, out)
+
+    shutil.rmtree(out)                                       # a clean run: no files, no rows for the day
+    from warehouse.session import warehouse_session
+
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        c.command("DELETE FROM report_sla_daily WHERE day = {d:Date}", parameters={"d": day})
+        c.command("DELETE FROM published_reports WHERE day = {d:Date} AND product = 'sla'", parameters={"d": day})
+    _run("sla_daily", day)
+    clean = _sla_snapshot(settings, day, out)
+    assert after_failure["rows"] and after_failure["files"]
+    assert after_failure == clean
+    record("Airflow task failed mid-way", produced=len(clean["rows"]), stored=len(after_failure["rows"]), lost=0, double=0,
+           note=f"re-run equals a clean run: {len(clean['rows'])} SLA rows, {len(clean['files'])} files")
