@@ -83,6 +83,8 @@ class Core:
         self.route = None
         self.builder = IncidentBuilder()
         self.tension = TensionMonitor()
+        self.partitions: set[int] | None = None     # posts.raw partitions this worker holds
+        self.stale = False                          # a rebalance changed them: rebuild before the next batch
 
     def load_models(self) -> None:
         """Import and load the enricher and routing (≈ 10 s here, mostly imports): no I/O but files.
@@ -100,11 +102,18 @@ class Core:
 
     def load(self) -> None:
         self.load_models()
+        self.rebuild_state()
+
+    def rebuild_state(self) -> None:
+        """Open incidents and the tension baseline from ClickHouse (the system of record): at start
+        and after a rebalance gave this worker partitions another worker was writing."""
         t0 = time.perf_counter()
+        builder, tension = IncidentBuilder(), TensionMonitor()
         with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
-            self.builder.restore(state.open_incidents(client, WINDOW))
-            self.tension.restore(state.recent_complaints(client), state.active_alerts(client))
-        log.info("state rebuilt in %.1f s (%d open incidents)", time.perf_counter() - t0, len(self.builder.by_id))
+            builder.restore(state.open_incidents(client, WINDOW))
+            tension.restore(state.recent_complaints(client), state.active_alerts(client))
+        self.builder, self.tension = builder, tension
+        log.info("state rebuilt in %.1f s (%d open incidents)", time.perf_counter() - t0, len(builder.by_id))
 
 
 core = Core()
@@ -138,11 +147,26 @@ def _known(post_ids: list[str]) -> dict[str, str]:
         return state.known_posts(client, post_ids)
 
 
+@app.on_partitions_assigned.connect
+async def on_partitions_assigned(app, assigned, **kwargs) -> None:
+    """With several workers, a rebalance moves partitions (and so regions' incidents) between them:
+    the state other workers wrote meanwhile must be read back before this worker goes on."""
+    mine = {tp.partition for tp in assigned if tp.topic == posts_raw.get_topic_name()}
+    gained = mine - (core.partitions or set())
+    if gained and core.ready.is_set():      # before that, the start-up load reads the state anyway
+        core.stale = True
+        log.info("rebalance: gained posts.raw partitions %s (now %s); state will be rebuilt", sorted(gained), sorted(mine))
+    core.partitions = mine
+
+
 @app.agent(posts_raw, concurrency=1)
 async def process_posts(stream):
     """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts."""
     await core.ready.wait()
     async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_seconds):
+        if core.stale:
+            core.stale = False
+            await until_stored(core.rebuild_state)
         payloads = [e.value for e in events]
         t0 = time.perf_counter()
         result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),

@@ -94,10 +94,36 @@ class Stack:
             self.broker.stop()
 
 
-def valid_posts(n: int, start: int = 0) -> list[bytes]:
+def account(stack: "Stack", produced: int) -> dict:
+    """Exact accounting: posts (deduplicated and distinct), incidents whose post count differs
+    from the posts recorded in them, posts counted into incidents."""
+    (final, distinct, enriched, physical), = stack.query(
+        "SELECT (SELECT count() FROM posts_raw FINAL), (SELECT uniqExact(post_id) FROM posts_raw), "
+        "(SELECT count() FROM posts_enriched FINAL), (SELECT count() FROM posts_raw)")
+    (incidents, counted, assigned, wrong), = stack.query(
+        "WITH p AS (SELECT incident_id, count() AS n FROM posts_enriched FINAL WHERE incident_id != '' GROUP BY incident_id) "
+        "SELECT count(), sum(i.posts_count), (SELECT sum(n) FROM p), countIf(i.posts_count != p.n) "
+        "FROM incidents AS i FINAL LEFT JOIN p ON p.incident_id = i.incident_id SETTINGS join_use_nulls = 0")
+    return {"produced": produced, "stored": int(distinct), "final": int(final), "enriched": int(enriched),
+            "lost": produced - int(distinct), "double": int(final) - int(distinct), "redelivered": int(physical) - int(final),
+            "incidents": int(incidents), "incident_posts": int(counted), "assigned_posts": int(assigned),
+            "incidents_miscounted": int(wrong)}
+
+
+def assert_exact(acc: dict) -> None:
+    assert (acc["stored"], acc["final"], acc["enriched"]) == (acc["produced"],) * 3, acc
+    assert acc["incident_posts"] == acc["assigned_posts"] and acc["incidents_miscounted"] == 0, acc
+
+
+REGIONS = ("Краснодарский край", "Ростовская область", "Воронежская область", "Тверская область", "Пермский край",
+           "Омская область", "Республика Татарстан", "Приморский край")
+
+
+def valid_posts(n: int, start: int = 0, regions: int = 2) -> list[bytes]:
+    """Complaints keyed by region (the message key): ``regions`` of them, so partitions get work."""
     return [json.dumps({"source": "vk", "id": f"p{i}", "text": f"Третий день нет воды, дом {i}",
                         "created_at": "2026-11-20T10:00:00+03:00", "author_id": f"id{i % 97}",
-                        "region_hint": ["Краснодарский край", "Ростовская область"][i % 2]},
+                        "region_hint": REGIONS[i % regions]},
                        ensure_ascii=False).encode() for i in range(start, start + n)]
 
 

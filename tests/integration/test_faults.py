@@ -16,7 +16,7 @@ import time
 import pytest
 from filelock import FileLock
 
-from tests.integration.stream_harness import Stack, valid_posts
+from tests.integration.stream_harness import Stack, account, assert_exact, valid_posts
 from tests.reliability import record, scale
 from warehouse.session import lock_path
 
@@ -33,27 +33,6 @@ def stack(settings, tsur_env):
     st.start_broker()
     yield st
     st.stop()
-
-
-def account(stack: Stack, produced: int) -> dict:
-    """Exact accounting: posts (deduplicated and distinct), incidents whose post count differs
-    from the posts recorded in them, posts counted into incidents."""
-    (final, distinct, enriched, physical), = stack.query(
-        "SELECT (SELECT count() FROM posts_raw FINAL), (SELECT uniqExact(post_id) FROM posts_raw), "
-        "(SELECT count() FROM posts_enriched FINAL), (SELECT count() FROM posts_raw)")
-    (incidents, counted, assigned, wrong), = stack.query(
-        "WITH p AS (SELECT incident_id, count() AS n FROM posts_enriched FINAL WHERE incident_id != '' GROUP BY incident_id) "
-        "SELECT count(), sum(i.posts_count), (SELECT sum(n) FROM p), countIf(i.posts_count != p.n) "
-        "FROM incidents AS i FINAL LEFT JOIN p ON p.incident_id = i.incident_id SETTINGS join_use_nulls = 0")
-    return {"produced": produced, "stored": int(distinct), "final": int(final), "enriched": int(enriched),
-            "lost": produced - int(distinct), "double": int(final) - int(distinct), "redelivered": int(physical) - int(final),
-            "incidents": int(incidents), "incident_posts": int(counted), "assigned_posts": int(assigned),
-            "incidents_miscounted": int(wrong)}
-
-
-def assert_exact(acc: dict) -> None:
-    assert (acc["stored"], acc["final"], acc["enriched"]) == (acc["produced"],) * 3, acc
-    assert acc["incident_posts"] == acc["assigned_posts"] and acc["incidents_miscounted"] == 0, acc
 
 
 def rss_mb(pid: int) -> float:
