@@ -49,10 +49,12 @@ def deadline(dag_id: str):
 
 def daily_dag_args(dag_id: str, cron: str, tags: list[str], doc: str | None) -> dict:
     """The @dag arguments every daily product shares: data-interval timetable in Moscow time (the
-    run for day D starts after D ends), catch-up, one active run, default args, Deadline Alert."""
+    run for day D starts after D ends; TSUR_SCHEDULE_<DAG_ID> overrides the cron), catch-up, one
+    active run, default args, Deadline Alert."""
     import pendulum
     from airflow.timetables.interval import CronDataIntervalTimetable
 
+    cron = os.environ.get(f"TSUR_SCHEDULE_{dag_id.upper()}") or cron      # e.g. a short schedule in tests
     return dict(dag_id=dag_id, schedule=CronDataIntervalTimetable(cron, timezone="Europe/Moscow"),
                 start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"), catchup=catchup(), max_active_runs=1,
                 default_args=DEFAULT_ARGS, tags=["tsur", *tags], deadline=deadline(dag_id), doc_md=doc)

@@ -12,6 +12,7 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from tsur import processes
 from tsur.config import PROJECT_ROOT, ConfigError, Settings
 
 
@@ -318,6 +319,110 @@ def cmd_run_dags(args) -> int:
     return 0 if run_dags(s, args.dags.split(","), days, _say) else 1
 
 
+# ---------------------------------------------------------------- supervised stack (tsur/supervisor.py)
+def _status_table(state: dict) -> str:
+    rows = [("component", "status", "pid", "restarts", "where / problem")]
+    for c in state["components"]:
+        rows.append((c["name"], c["status"], str(c["pid"] or "-"), str(c["restarts"]), c["problem"] or c["url"] or c["log"]))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
+
+
+def cmd_up(args) -> int:
+    from tsur import supervisor
+
+    s = _settings()
+    pid = supervisor.supervisor_pid(s)
+    if pid:
+        _say(f"tsur is already up (supervisor pid {pid}); `tsur status` shows it, `tsur down` stops it")
+        return 0
+    ports = {s.broker_port: "TSUR_BROKER_PORT"}
+    ports.update({s.worker_web_port + i: "TSUR_WORKER_WEB_PORT" for i in range(args.workers)})
+    if not args.no_airflow:
+        ports[s.airflow_port] = "TSUR_AIRFLOW_PORT"
+    if not args.no_dashboard:
+        ports[s.api_port] = "TSUR_API_PORT"
+    for port, var in ports.items():
+        if processes.port_open("127.0.0.1", port):
+            raise CommandError(f"port {port} is already in use; stop what listens there or change {var}")
+    argv = [sys.executable, "-m", "tsur.supervisor", "--workers", str(args.workers)]
+    argv += ["--no-airflow"] * args.no_airflow + ["--no-dashboard"] * args.no_dashboard
+    supervisor.state_path(s).unlink(missing_ok=True)
+    child = processes.start("supervisor", argv, s.logs_dir, cwd=None)
+    _say(f"starting tsur (supervisor pid {child.proc.pid}; logs in {s.logs_dir}) …")
+    deadline, last = time.monotonic() + args.wait, 0.0
+    state = None
+    while time.monotonic() < deadline:
+        if not child.alive():
+            raise CommandError(f"the supervisor stopped; see {child.log_path}:\n{child.tail(15)}")
+        state = supervisor.read_state(s)
+        if state and state["phase"] == "running" and all(c["status"] == "healthy" for c in state["components"]):
+            break
+        if time.monotonic() - last > 10 and state:
+            waiting = [c["name"] for c in state["components"] if c["status"] != "healthy"]
+            _say(f"   … waiting for {', '.join(waiting)}")
+            last = time.monotonic()
+        time.sleep(1.0)
+    else:
+        if state:
+            print(_status_table(state))
+        raise CommandError(f"not every component became healthy within {args.wait} s (it keeps trying; `tsur status`, `tsur down`)")
+    print(_status_table(state))
+    _say("tsur is up: DAGs run on their schedules; `tsur status` shows health, `tsur down` stops everything")
+    return 0
+
+
+def cmd_status(args) -> int:
+    from tsur import supervisor
+
+    s = _settings()
+    pid = supervisor.supervisor_pid(s)
+    state = supervisor.read_state(s)
+    if not pid:
+        _say(f"tsur is not running (data dir {s.data_dir}); start it with `tsur up`")
+        return 3
+    if args.json:
+        print(json.dumps(state, ensure_ascii=False, indent=1))
+    elif state:
+        _say(f"supervisor pid {pid}, phase {state['phase']}, up since {state['started_at'][:19]} UTC, updated {state['updated_at'][11:19]}")
+        print(_status_table(state))
+    healthy = bool(state) and all(c["status"] == "healthy" for c in state["components"])
+    return 0 if healthy else 1
+
+
+def cmd_down(args) -> int:
+    import signal
+
+    from tsur import supervisor
+
+    s = _settings()
+    pid = supervisor.supervisor_pid(s)
+    state = supervisor.read_state(s) or {"components": []}
+    if not pid:
+        _say("tsur is not running")
+        return 0
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    _say(f"stopping tsur (supervisor pid {pid}) …")
+    while time.monotonic() - t0 < args.timeout and supervisor.supervisor_pid(s):
+        time.sleep(0.3)
+    leftovers = 0
+    if supervisor.supervisor_pid(s):      # the supervisor itself hangs: end what it started, by PID
+        os.kill(pid, signal.SIGKILL)
+        for c in state["components"]:
+            if c.get("pid"):
+                for sig in (signal.SIGTERM, signal.SIGKILL):
+                    try:
+                        os.killpg(c["pid"], sig)
+                        leftovers += 1
+                        time.sleep(2)
+                    except ProcessLookupError:
+                        break
+        supervisor.pid_path(s).unlink(missing_ok=True)
+    _say(f"stopped in {time.monotonic() - t0:.1f} s" + (f" ({leftovers} process groups killed by PID)" if leftovers else ""))
+    return 0
+
+
 # ---------------------------------------------------------------- dashboard / API (api/, docs/dashboard.md)
 def cmd_dashboard(args) -> int:
     import uvicorn
@@ -483,6 +588,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("dates", nargs="+", help="logical dates (the report days), YYYY-MM-DD")
     sp.add_argument("--prepare", action="store_true", help="migrate the Airflow metadata DB and create the chdb pool first")
     sp.set_defaults(func=cmd_run_dags)
+
+    sp = sub.add_parser("up", help="start the whole stack, supervised (broker, workers, Airflow, dashboard)",
+                        description="Start the broker, the Faust worker(s), Airflow (scheduler, dag-processor, triggerer, api-server "
+                        "with the UI on 127.0.0.1:TSUR_AIRFLOW_PORT) and the dashboard under a supervisor that restarts what "
+                        "crashes; waits until all are healthy. Logs: <data dir>/logs. docs/operations.md.")
+    sp.add_argument("--workers", type=int, default=1, choices=range(1, 9), metavar="N", help="Faust workers (1..8, default 1)")
+    sp.add_argument("--no-airflow", action="store_true", help="do not start Airflow")
+    sp.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+    sp.add_argument("--wait", type=float, default=300, help="seconds to wait for everything to be healthy (default 300)")
+    sp.set_defaults(func=cmd_up)
+
+    sp = sub.add_parser("status", help="health of the supervised stack (exit 0 healthy, 1 not, 3 not running)",
+                        description="Show each component of `tsur up`: status, PID, restarts, URL or problem.")
+    sp.add_argument("--json", action="store_true", help="print the supervisor's state as JSON")
+    sp.set_defaults(func=cmd_status)
+
+    sp = sub.add_parser("down", help="stop the supervised stack",
+                        description="Stop everything `tsur up` started: SIGTERM to the supervisor, which stops each component "
+                        "(SIGTERM, then SIGKILL); if it does not finish within --timeout, its components are killed by PID.")
+    sp.add_argument("--timeout", type=float, default=90, help="seconds before killing by PID (default 90)")
+    sp.set_defaults(func=cmd_down)
 
     sp = sub.add_parser("dashboard", help="serve the built-in dashboard and the Open311 API (127.0.0.1 by default)",
                         description="Serve the dashboard (map, new incidents, SLA, alerts) at / and Open311 GeoReport v2 at /open311/v2 "

@@ -134,6 +134,7 @@ class Settings:
     api_host: str = "127.0.0.1"
     api_port: int = 8311
     api_read_key: bool = False
+    airflow_port: int = 8080
     retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
 
     @property
@@ -189,6 +190,7 @@ class Settings:
             api_host=check_host((env.get("TSUR_API_HOST") or "127.0.0.1").strip()),
             api_port=_int(env, "TSUR_API_PORT", 8311, 1, 65535),
             api_read_key=_switch(env, "TSUR_API_READ_KEY", False),
+            airflow_port=_int(env, "TSUR_AIRFLOW_PORT", 8080, 1024, 65535),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

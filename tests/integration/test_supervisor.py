@@ -1,0 +1,86 @@
+"""`tsur up` starts the whole embedded stack under a supervisor (broker, worker, Airflow's
+scheduler, dag-processor, triggerer and api-server, dashboard); a crashed worker is restarted;
+a DAG runs on its (here: every-minute) schedule and the Airflow API shows the run; `tsur down`
+stops everything by PID within its timeout."""
+import json
+import os
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.conftest import free_port, tsur_cmd
+
+pytestmark = pytest.mark.slow
+
+
+def _tsur(env, *args, timeout=120):
+    return subprocess.run(tsur_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def _pids_alive(pids) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    return alive
+
+
+def test_up_schedule_restart_down(tsur_env, settings):
+    env = {**tsur_env, "TSUR_AIRFLOW_PORT": str(free_port()), "TSUR_API_PORT": str(free_port()),
+           "TSUR_SCHEDULE_POSTS_DAILY": "* * * * *", "TSUR_DAG_RETRIES": "0"}
+    up = _tsur(env, "up", "--wait", "400", timeout=450)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        state = json.loads(_tsur(env, "status", "--json").stdout)
+        names = {c["name"] for c in state["components"]}
+        assert {"broker", "worker", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
+                "airflow-api-server", "dashboard"} <= names
+        pids = [c["pid"] for c in state["components"]]
+
+        # posts arrive through the supervised broker and worker
+        now = datetime.now(timezone.utc)
+        posts = [{"source": "vk", "id": f"up{i}", "text": f"Нет света на улице Мира, дом {i}", "region_hint": "Краснодарский край",
+                  "created_at": (now - timedelta(minutes=5)).isoformat()} for i in range(20)]
+        path = settings.data_dir / "up-posts.jsonl"
+        path.write_text("\n".join(json.dumps(p, ensure_ascii=False) for p in posts))
+        r = _tsur(env, "ingest", str(path))
+        assert r.returncode == 0, r.stderr
+
+        # a crashed worker comes back
+        worker = next(c for c in state["components"] if c["name"] == "worker")
+        os.kill(worker["pid"], 9)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            w = next(c for c in json.loads(_tsur(env, "status", "--json").stdout)["components"] if c["name"] == "worker")
+            if w["restarts"] >= 1 and w["status"] == "healthy":
+                break
+            time.sleep(2)
+        assert w["restarts"] >= 1 and w["status"] == "healthy", w
+
+        # posts_daily runs on its schedule (every minute here) and succeeds; the API lists the run
+        runs, deadline = [], time.monotonic() + 240
+        while time.monotonic() < deadline:
+            r = _tsur(env, "airflow", "dags", "list-runs", "posts_daily", "-o", "json")
+            lines = [ln for ln in r.stdout.splitlines() if ln.startswith("[{") or ln == "[]"]
+            runs = json.loads(lines[-1]) if r.returncode == 0 and lines else []
+            if any(x["state"] == "success" for x in runs):
+                break
+            time.sleep(5)
+        assert any(x["state"] == "success" and x["run_id"].startswith("scheduled__") for x in runs), runs
+        q = _tsur(env, "query", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = today()")
+        assert q.returncode == 0 and "20" in q.stdout, q.stdout + q.stderr
+    finally:
+        t0 = time.monotonic()
+        down = _tsur(env, "down", "--timeout", "60", timeout=120)
+        took = time.monotonic() - t0
+    assert down.returncode == 0, down.stderr
+    print(f"\nsupervisor: up in {up.stdout.count('waiting')} progress lines, down in {took:.1f} s")
+    assert took < 90
+    time.sleep(1)
+    assert _pids_alive(pids) == [], "processes left after tsur down"
+    assert _tsur(env, "status").returncode == 3
