@@ -7,7 +7,6 @@ of the source), ``place_hint`` (the community's home settlement), ``community`` 
 at all, which the stream sends to the dead-letter topic)."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,8 +64,9 @@ def _geo(value) -> tuple[float, float] | None:
     if not isinstance(value, dict):
         return None
     lat, lon = value.get("lat"), value.get("lon")
-    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (lat, lon))
-    if not ok or abs(lat) > 90 or abs(lon) > 180:
+    # comparisons, not math.isfinite: NaN and ±inf fail them, and a huge integer does not overflow
+    ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lat, lon))
+    if not ok or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None
     return float(lat), float(lon)
 

@@ -62,22 +62,47 @@ def _clean_text(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+def _valid_unicode(value: str) -> bool:
+    """False for text with unpaired surrogates (JSON '\\ud800'): it cannot be stored as UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scalar_text(name: str, value, limit: int) -> str | Rejection:
+    """A string or integer field as clean text (ints are written in decimal), checked for length
+    and valid Unicode before and after cleaning."""
+    if isinstance(value, int):
+        if value.bit_length() > 4 * limit:   # str() of a huge int is slow and may raise: surely too long
+            return Rejection(f"field {name!r} is longer than {limit} characters")
+        value = str(value)
+    if len(value) > 4 * limit + 1000:
+        return Rejection(f"field {name!r} is longer than {limit} characters")
+    if not _valid_unicode(value):
+        return Rejection(f"field {name!r} holds unpaired surrogates (not valid Unicode)")
+    value = _clean_text(value)
+    if len(value) > limit:
+        return Rejection(f"field {name!r} is longer than {limit} characters")
+    return value
+
+
 def _opt_str(d: dict, name: str, limit: int = 1000) -> str | Rejection:
     value = d.get(name)
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return Rejection(f"field {name!r} must be a string, got {type(value).__name__}")
-    value = _clean_text(str(value))
-    if len(value) > limit:
-        return Rejection(f"field {name!r} is longer than {limit} characters")
-    return value
+    return _scalar_text(name, value, limit)
 
 
 def parse_time(value) -> datetime | Rejection:
     """ISO 8601 (with or without zone; naive is UTC) or Unix seconds; returns aware UTC."""
-    if isinstance(value, bool) or value is None:
+    if value is None:
         return Rejection("field 'created_at' is missing")
+    if isinstance(value, bool):
+        return Rejection("field 'created_at' must be ISO 8601 text or Unix seconds, got bool")
     try:
         if isinstance(value, (int, float)):
             if not math.isfinite(value):
@@ -89,7 +114,8 @@ def parse_time(value) -> datetime | Rejection:
         else:
             return Rejection(f"field 'created_at' must be ISO 8601 text or Unix seconds, got {type(value).__name__}")
     except (ValueError, OverflowError, OSError):
-        return Rejection(f"field 'created_at' is not a valid time: {str(value)[:40]!r}")
+        shown = f"an integer of {value.bit_length()} bits" if isinstance(value, int) and value.bit_length() > 128 else repr(str(value)[:40])
+        return Rejection(f"field 'created_at' is not a valid time: {shown}")
     return ts
 
 
@@ -106,28 +132,30 @@ def parse_raw_post(payload, key: bytes, now: datetime | None = None) -> RawPost 
     if isinstance(payload, str):
         try:
             payload = json.loads(payload)
-        except (ValueError, RecursionError):
-            return Rejection("payload is not valid JSON")
+        except RecursionError:
+            return Rejection("payload is not valid JSON: nested too deeply")
+        except ValueError as exc:
+            return Rejection(f"payload is not valid JSON: {str(exc)[:120]}")
     if not isinstance(payload, dict):
         return Rejection(f"payload must be a JSON object, got {type(payload).__name__}")
 
     source = payload.get("source")
-    if not isinstance(source, str) or not _SOURCE_RE.match(source):
+    if not isinstance(source, str) or not _SOURCE_RE.fullmatch(source):
         return Rejection("field 'source' must be a short lower-case name like 'vk', 'telegram', 'portal'")
     sid = payload.get("id")
-    if isinstance(sid, bool) or not isinstance(sid, (str, int)) or str(sid).strip() == "":
+    if isinstance(sid, bool) or not isinstance(sid, (str, int)):
         return Rejection("field 'id' (the post id at the source) is missing or not a string/integer")
-    sid = _clean_text(str(sid))
-    if len(sid) > 128:
-        return Rejection("field 'id' is longer than 128 characters")
+    sid = _scalar_text("id", sid, 128)
+    if isinstance(sid, Rejection):
+        return sid
+    if not sid:
+        return Rejection("field 'id' (the post id at the source) is empty (or only spaces and control characters)")
     text = payload.get("text")
     if not isinstance(text, str):
         return Rejection("field 'text' is missing or not a string")
     if len(text) > MAX_TEXT_CHARS:
         return Rejection(f"field 'text' is longer than {MAX_TEXT_CHARS} characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
+    if not _valid_unicode(text):
         return Rejection("field 'text' holds unpaired surrogates (not valid Unicode)")
     created = parse_time(payload.get("created_at"))
     if isinstance(created, Rejection):
@@ -150,7 +178,8 @@ def parse_raw_post(payload, key: bytes, now: datetime | None = None) -> RawPost 
             return Rejection("field 'geo' must be an object {lat, lon}")
         lat, lon = geo.get("lat"), geo.get("lon")
         for name, v, bound in (("lat", lat, 90.0), ("lon", lon, 180.0)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > bound:
+            # a comparison, not math.isfinite: NaN fails it, and a huge integer does not overflow
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not -bound <= v <= bound:
                 return Rejection(f"field 'geo.{name}' must be a number within ±{bound:g}")
         lat, lon = float(lat), float(lon)
 

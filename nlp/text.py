@@ -17,8 +17,11 @@ from functools import lru_cache
 
 import pymorphy3
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w.-]+\.(?:ru|рф|com|org|net|su)(?:/\S*)?", re.I)
-_MENTION = re.compile(r"(?<!\w)@\w+|\[(?:id|club|public)\d+\|([^\]]*)\]")
+# A bare domain starts only where a run of [\w.-] starts, and a mention's name stops at the next
+# bracket: with '\b' and '[^\]]*' long hostile runs ('слово.слово.…', '[id1|[id1|…') cost
+# quadratic time (seconds per post at 100,000 characters). Same result on real posts (corpus checked).
+_URL = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.-])[\w.-]+\.(?:ru|рф|com|org|net|su)(?:/\S*)?", re.I)
+_MENTION = re.compile(r"(?<!\w)@\w+|\[(?:id|club|public)\d+\|([^\]\[]*)\]")
 _REPEAT = re.compile(r"([а-яa-z])\1{2,}")
 _WORD = re.compile(r"[0-9a-zа-я]+(?:-[0-9a-zа-я]+)*")
 _CYR = re.compile(r"[а-я]")

@@ -31,7 +31,7 @@ import faust
 from streams import state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
-from streams.pipeline import enrich_batch, incident_message, parse_batch
+from streams.pipeline import enrich_batch, incident_message, parse_batch, payload_preview
 from streams.status_events import STATUS_COLUMNS, parse_status_event
 from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
@@ -194,7 +194,7 @@ async def process_posts(stream):
             reason = f"internal error while processing: {type(exc).__name__}: {exc}"[:500]
             now = datetime.now(timezone.utc).isoformat()
             for e in events:
-                dead = {"reason": reason, "payload": bytes(e.value[:40000]).decode("utf-8", "replace")[:10000],
+                dead = {"reason": reason, "payload": payload_preview(e.value),
                         "topic": posts_raw.get_topic_name(), "partition": e.message.partition,
                         "offset": e.message.offset, "at": now}
                 await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
@@ -221,7 +221,7 @@ async def store_status_events(stream):
         for e in events:
             parsed = parse_status_event(e.value, now)
             if isinstance(parsed, str):
-                dead = {"reason": parsed, "payload": bytes(e.value[:10000]).decode("utf-8", "replace"),
+                dead = {"reason": parsed, "payload": payload_preview(e.value),
                         "topic": incidents_status.get_topic_name(), "partition": e.message.partition,
                         "offset": e.message.offset, "at": now.isoformat()}
                 await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())

@@ -95,7 +95,7 @@ def incident_message(inc: OpenIncident) -> dict:
     }
 
 
-def _payload_preview(payload) -> str:
+def payload_preview(payload) -> str:
     """The start of a rejected payload for the DLQ: valid UTF-8 (lone surrogates replaced), with
     phones, e-mails and card numbers masked like stored text (the DLQ topic is storage too)."""
     if isinstance(payload, (bytes, bytearray)):
@@ -121,7 +121,7 @@ def parse_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | 
             parsed = Rejection(f"internal error while validating: {type(exc).__name__}: {exc}"[:300])
         if isinstance(parsed, Rejection):
             result.dead_letters.append(
-                DeadLetter(parsed.reason, _payload_preview(payload), topic, partition, offset, now.isoformat())
+                DeadLetter(parsed.reason, payload_preview(payload), topic, partition, offset, now.isoformat())
             )
         elif parsed.post_id not in seen:  # the same post twice in one batch: store once
             seen.add(parsed.post_id)

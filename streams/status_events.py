@@ -19,9 +19,14 @@ STATUS_COLUMNS = ("event_id", "incident_id", "status", "actor", "comment", "at",
 def parse_status_event(payload, now: datetime | None = None) -> list | str:
     """A row for incident_status_events, or the reason the event is rejected."""
     now = now or datetime.now(timezone.utc)
+    if isinstance(payload, (bytes, bytearray)):
+        try:  # strictly: json.loads(bytes) would let encoded surrogates through
+            payload = bytes(payload).decode("utf-8")
+        except UnicodeDecodeError:
+            return "status event is not valid UTF-8"
     try:
-        obj = json.loads(payload) if isinstance(payload, (bytes, bytearray, str)) else payload
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        obj = json.loads(payload) if isinstance(payload, str) else payload
+    except (ValueError, RecursionError):
         return "status event is not valid JSON"
     if not isinstance(obj, dict):
         return "status event must be a JSON object"

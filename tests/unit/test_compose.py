@@ -48,3 +48,14 @@ def test_dependencies_reference_services():
     for name, svc in SERVICES.items():
         for dep in (svc.get("depends_on") or {}):
             assert dep in SERVICES, f"{name} depends on unknown {dep}"
+
+
+def test_celery_profile_for_airflow_at_scale():
+    for name in ("redis", "airflow-worker"):
+        assert SERVICES[name]["profiles"] == ["celery"], f"{name} must only start with --profile celery"
+    worker = SERVICES["airflow-worker"]
+    assert worker["command"] == ["airflow", "celery", "worker"] and worker["image"] == SERVICES["airflow-scheduler"]["image"]
+    env = SERVICES["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+    assert env["AIRFLOW__CELERY__BROKER_URL"].endswith("@redis:6379/0")
+    assert "CHDB_POOL_SLOTS" in " ".join(SERVICES["airflow-init"]["command"])
