@@ -67,3 +67,23 @@ def test_urgency_is_explainable():
     score, reasons = urgency("Третий день без воды весь посёлок, дети и старики")
     assert score >= 0.8 and {"длительность", "массовость", "дети и уязвимые"} <= set(reasons)
     assert urgency("Подскажите график работы МФЦ") == (0.0, [])
+
+
+def test_numpy_prediction_equals_scikit_learn():
+    """The worker predicts with numpy only; the result must be scikit-learn's."""
+    import numpy as np
+    from scipy.special import softmax
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    from nlp.classifier import LinearTextModel, identity
+
+    docs = [["вода", "нет", "нет"], ["дорога", "яма"], ["вода", "свет"], ["яма", "яма", "асфальт"], ["свет", "нет"], []]
+    for labels in (["a", "b", "a", "b", "c", "c"], ["a", "b", "a", "b", "a", "b"]):       # multinomial and binary
+        vec = TfidfVectorizer(analyzer=identity, sublinear_tf=True)
+        clf = LogisticRegression(C=10).fit(vec.fit_transform(docs), labels)
+        model = LinearTextModel.from_sklearn(sorted(set(labels)), vec, clf, temperature=1.7)
+        queries = docs + [["неизвестно"], ["вода", "вода", "вода", "яма"]]
+        s = clf.decision_function(vec.transform(queries))
+        s = s if s.ndim == 2 else np.column_stack([-s / 2, s / 2])
+        assert np.allclose(model.predict_proba(queries), softmax(s / 1.7, axis=1), atol=1e-9)
