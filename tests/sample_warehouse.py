@@ -57,5 +57,7 @@ def build(store_dir: Path, pseudonym_key: bytes = b"test-key") -> dict:
 
 
 def copy_store(src: Path, dst: Path) -> str:
-    shutil.copytree(src, dst)
+    """A private copy of a store, keeping symlinks (chDB's Atomic database links metadata/default to
+    store/…; following the link would give a copy without tables)."""
+    shutil.copytree(src, dst, symlinks=True)
     return f"chdb://{dst}"

@@ -146,7 +146,7 @@ def components(s: Settings, workers: int, airflow: bool, dashboard: bool) -> lis
         url = f"http://127.0.0.1:{s.api_port}"
         out.append(Component("dashboard", [sys.executable, "-m", "tsur.cli", "dashboard", "--host", "127.0.0.1",
                                            "--port", str(s.api_port)], env,
-                             lambda: None if _http_ok(f"{url}/open311/v2/services.json")[0] else "not answering", url=url + "/"))
+                             lambda: None if _http_ok(f"{url}/")[0] else "not answering", url=url + "/"))
     return out
 
 

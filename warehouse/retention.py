@@ -6,10 +6,13 @@ hold no text. Incidents, their status history and alerts are the record of publi
 Daily aggregates (report_*) and the list of published files hold no personal data and are kept.
 Each period comes from the environment (``TSUR_RETENTION_<KIND>_DAYS``, 0 = keep forever) and is
 applied by ``tsur migrate`` / worker start with ``ALTER TABLE … MODIFY TTL`` (old parts are
-dropped by ClickHouse's background merges; existing parts are not rewritten at once).
+dropped by ClickHouse's background merges; existing parts are not rewritten at once). On a cluster
+(docs/cluster.md) a table is Distributed over ``<table>_local``: the TTL goes to the local table,
+ON CLUSTER.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from warehouse.session import WarehouseError
@@ -28,6 +31,7 @@ RULES = (
     Rule("incidents", "last_seen", "incidents"),
     Rule("incident_status_events", "at", "incidents"),
     Rule("alerts", "window_end", "incidents"),
+    Rule("incident_days", "day", "incidents"),
 )
 
 
@@ -48,19 +52,34 @@ def current_ttl(client, table: str) -> str:
     return ddl[start + 1:end if end > 0 else None].strip()
 
 
+def storage(client, table: str) -> tuple[str, str]:
+    """The table holding ``table``'s rows and the ON CLUSTER clause its ALTERs need: ``table`` itself
+    on one server; on a cluster ``table`` is Distributed and the rows are in its local table."""
+    rows = client.query("SELECT engine, engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+                        parameters={"t": table}).result_rows
+    if not rows or rows[0][0] != "Distributed":
+        return table, ""
+    m = re.match(r"Distributed\('([^']+)', *[^,]+, *'(\w+)'", rows[0][1])
+    if not m:
+        raise WarehouseError(f"cannot read the cluster and local table of {table} from {rows[0][1]!r}; see docs/cluster.md")
+    return m.group(2), f" ON CLUSTER '{m.group(1)}'"
+
+
 def apply(client, days_by_kind: dict[str, int], log=print) -> list[str]:
     """Make each table's TTL match the policy (``Settings.retention_days``); returns the tables changed."""
     changed = []
     for rule in RULES:
         days = days_by_kind[rule.kind]
         want = ttl_clause(rule, days) if days > 0 else ""
-        if current_ttl(client, rule.table) == want:
+        table, on_cluster = storage(client, rule.table)
+        if current_ttl(client, table) == want:
             continue
+        # identifiers and the number come from RULES, validated settings and the server's own
+        # system.tables (storage), never from user text
         if want:
-            # identifiers and the number come from RULES and validated settings, never from user text
-            client.command(f"ALTER TABLE {rule.table} MODIFY {want}", settings={"materialize_ttl_after_modify": 0})
+            client.command(f"ALTER TABLE {table}{on_cluster} MODIFY {want}", settings={"materialize_ttl_after_modify": 0})
         else:
-            client.command(f"ALTER TABLE {rule.table} REMOVE TTL")
+            client.command(f"ALTER TABLE {table}{on_cluster} REMOVE TTL")
         log(f"retention: {rule.table} {'keeps rows ' + str(days) + ' days (' + rule.column + ')' if days else 'keeps rows forever'}")
         changed.append(rule.table)
     return changed

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
@@ -16,7 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from streams.tension import ALERT_COLUMNS
 from tests.conftest import tsur_cmd
+from tests.sample_warehouse import copy_store
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +30,13 @@ KRASNODAR_BOX = (38.85, 44.95, 39.2, 45.2)        # lon1, lat1, lon2, lat2 aroun
 ALERT = ["alert-test-1", "tension", REGION, "Усть-Лабинский район", "03656000", "882d73e3a7fffff", "housing",
          datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc), datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), 9, 0.25,
          datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)]
-ALERT_COLUMNS = ["alert_id", "kind", "region", "municipality", "oktmo", "h3", "sector", "window_start", "window_end", "observed",
-                 "baseline", "created_at"]
 
-
-def copy_store(src: Path, dst: Path) -> str:
-    """tests.sample_warehouse.copy_store, keeping symlinks: chDB's Atomic database links
-    metadata/default to store/…; copytree's default follows the link and the copy has no tables."""
-    shutil.copytree(src, dst, symlinks=True)
-    return f"chdb://{dst}"
 
 
 @pytest.fixture
 def store(sample_store, tsur_env, tmp_path, monkeypatch):
     """A private copy of the sample store, migrated, with one tension alert and a read and a write key."""
     from api import keys
-    from tsur.config import Settings
     from warehouse.migrations import migrate
     from warehouse.session import warehouse_session
 
@@ -53,7 +45,7 @@ def store(sample_store, tsur_env, tmp_path, monkeypatch):
     monkeypatch.setenv("TSUR_REGIONS", REGION)
     with warehouse_session(dsn) as c:
         migrate(c, log=lambda m: None)
-        c.insert("alerts", [ALERT], column_names=ALERT_COLUMNS)
+        c.insert("alerts", [ALERT], column_names=list(ALERT_COLUMNS))
         _, read_key = keys.create(c, "Минцифры края (мониторинг)", "read")
         _, write_key = keys.create(c, "ЕЦУ Краснодарского края", "write")
     return SimpleNamespace(dsn=dsn, read=read_key, write=write_key, env=dict(os.environ, TSUR_CLICKHOUSE_DSN=dsn, TSUR_REGIONS=REGION))

@@ -36,7 +36,7 @@ def dashboard(sample_store, tsur_env, tmp_path):
     dsn = copy_store(Path(sample_store["dsn"].removeprefix("chdb://")), tmp_path / "store")
     with warehouse_session(dsn) as c:
         migrate(c, log=lambda m: None)
-        c.insert("alerts", [ALERT], column_names=ALERT_COLUMNS)
+        c.insert("alerts", [ALERT], column_names=list(ALERT_COLUMNS))
     port = free_port()
     env = {**tsur_env, "TSUR_CLICKHOUSE_DSN": dsn, "TSUR_REGIONS": REGION}
     logs = Settings.from_env(env).logs_dir

@@ -23,7 +23,7 @@ def test_ttls_follow_the_settings_and_expired_raw_posts_go(settings, monkeypatch
         monkeypatch.setenv("TSUR_RETENTION_RAW_DAYS", "30")
         monkeypatch.setenv("TSUR_RETENTION_INCIDENTS_DAYS", "0")
         s = Settings.from_env()
-        assert retention.apply(c, s.retention_days, log=lambda m: None) == ["posts_raw", "incidents", "incident_status_events", "alerts"]
+        assert retention.apply(c, s.retention_days, log=lambda m: None) == ["posts_raw", "incidents", "incident_status_events", "alerts", "incident_days"]
         assert retention.current_ttl(c, "incidents") == ""
 
         now = datetime.now(timezone.utc)

@@ -1,0 +1,67 @@
+"""What every request handler shares: settings, the warehouse lease, caches, API-key checks."""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+
+from fastapi import HTTPException, Request
+
+from api import keys
+from api.lease import WarehouseLease
+from api.queries import BaselineCache
+from tsur.config import Settings
+
+KEY_HEADER = "X-API-Key"
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    lease: WarehouseLease
+    baselines: BaselineCache = field(default_factory=BaselineCache)
+    _areas: dict[str, str] = field(default_factory=dict)
+    _areas_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def areas_geojson(self, region: str) -> str:
+        """Approximate municipal polygons of the region (geo.municipal_areas, cached as GeoParquet
+        on disk and here in memory), simplified to ~100 m for the browser."""
+        with self._areas_lock:
+            if region not in self._areas:
+                from geo.municipal_areas import MunicipalAreas
+
+                frame = MunicipalAreas().region(region).copy()
+                frame["geometry"] = frame.geometry.simplify(0.001, preserve_topology=True)
+                self._areas[region] = json.dumps(json.loads(frame.to_json(drop_id=True)), ensure_ascii=False)
+            return self._areas[region]
+
+    def run(self, fn, scope: str | None = None, presented: str | None = None):
+        """Run ``fn(client)`` on the warehouse thread, after checking the API key when ``scope`` is
+        given (``read`` is checked only when TSUR_API_READ_KEY=on). Returns (result, key or None)."""
+        need = scope if scope != "read" or self.settings.api_read_key else None
+
+        def job(client):
+            key = authorise(client, presented, need) if need else None
+            return fn(client), key
+
+        return self.lease.run(job)
+
+
+def authorise(client, presented: str | None, scope: str) -> keys.ApiKey:
+    """401 without a valid key, 403 when its scope is too small."""
+    if not presented:
+        raise HTTPException(401, f"an API key is required: send it in the {KEY_HEADER} header", headers={"WWW-Authenticate": "ApiKey"})
+    key = keys.verify(client, presented)
+    if key is None:
+        raise HTTPException(401, "the API key is not valid (unknown, malformed or revoked)", headers={"WWW-Authenticate": "ApiKey"})
+    if not key.allows(scope):
+        raise HTTPException(403, f"the API key of {key.organisation} has the {key.scope} scope; this needs {scope}")
+    return key
+
+
+def context(request: Request) -> AppContext:
+    return request.app.state.tsur
+
+
+def presented_key(request: Request, fallback: str | None = None) -> str | None:
+    return request.headers.get(KEY_HEADER) or fallback
