@@ -16,6 +16,7 @@ COPY streams streams
 COPY reports reports
 COPY sql sql
 COPY dags dags
+COPY api api
 ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH
 
 FROM base AS worker

@@ -18,6 +18,7 @@ HIDDEN_FROM_READERS = {
     "api_keys": "hashes of API keys: the API only",
     "tsur_schema_migrations": "bookkeeping of migrations",
     "incident_days_mv": "a materialised view's trigger, not a table to read",
+    "incident_cells_daily_mv": "a materialised view's trigger, not a table to read",
 }
 GRANT_RE = re.compile(r"^GRANT (?P<privs>[A-Z ,]+) ON default\.(?P<table>\w+)$")
 
@@ -82,3 +83,9 @@ def test_services_use_their_own_users():
     assert datasource["datasources"][0]["jsonData"]["username"] == "tsur_reader"
     mounts = COMPOSE["clickhouse"]["volumes"]
     assert any(m.endswith("/etc/clickhouse-server/users.d/tsur-users.xml:ro") for m in mounts)
+
+
+def test_dashboard_service_reads_as_the_api_user():
+    svc = COMPOSE["tsur-dashboard"]
+    assert "//tsur_api:" in svc["environment"]["TSUR_CLICKHOUSE_DSN"] and svc["environment"]["TSUR_API_READ_KEY"] == "on"
+    assert "tsur_schema_migrations" in grants("tsur_api"), "the dashboard checks the schema on start"
