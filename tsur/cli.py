@@ -42,6 +42,16 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def cmd_cluster_ddl(args) -> int:
+    from warehouse.cluster_ddl import ClusterDDLError, render_sql
+
+    try:
+        sys.stdout.write(render_sql(cluster=args.cluster, database=args.database, after=args.after))
+    except ClusterDDLError as exc:
+        raise CommandError(str(exc)) from None
+    return 0
+
+
 def cmd_query(args) -> int:
     from warehouse.session import warehouse_session
 
@@ -509,6 +519,16 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("migrate", help="apply sql/migrations to the warehouse (idempotent)",
                         description="Apply pending numbered migrations from sql/migrations to TSUR_CLICKHOUSE_DSN.")
     sp.set_defaults(func=cmd_migrate)
+
+    sp = sub.add_parser("cluster-ddl", help="print the schema for a ClickHouse cluster (sharded, replicated, ON CLUSTER)",
+                        description="Print the cluster version of sql/migrations for clickhouse-client --multiquery: fact tables "
+                        "as Replicated*MergeTree <t>_local + Distributed <t>, small tables replicated to every node, views and "
+                        "materialised views ON CLUSTER, ledger rows; docs/cluster.md.")
+    sp.add_argument("--cluster", default="{cluster}", help="cluster name in remote_servers (default: the {cluster} macro)")
+    sp.add_argument("--database", default="default", help="database the tables live in (default: default)")
+    sp.add_argument("--after", type=int, default=0, metavar="VERSION",
+                    help="only the migrations numbered above VERSION (the newest in the cluster's tsur_schema_migrations)")
+    sp.set_defaults(func=cmd_cluster_ddl)
 
     sp = sub.add_parser("broker", help="run the local Kafka-protocol broker (Tansu) on 127.0.0.1",
                         description="Run Tansu on 127.0.0.1:TSUR_BROKER_PORT in the foreground and pre-create the topics. Memory storage: not durable.")

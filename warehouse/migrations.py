@@ -100,6 +100,12 @@ def pending(client, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 def migrate(client, directory: Path = MIGRATIONS_DIR, log=print) -> list[Migration]:
     """Apply what is pending; return the migrations applied now."""
     todo = pending(client, directory)
+    if todo and str(client.command("SELECT engine FROM system.tables WHERE database = currentDatabase() "
+                                   "AND name = 'tsur_schema_migrations'")).startswith("Replicated"):
+        raise MigrationError(
+            f"this warehouse is a ClickHouse cluster (its ledger is replicated) and {todo[0].path.name} is not applied; "
+            f"apply it with `tsur cluster-ddl --after {todo[0].version - 1}` | clickhouse-client --multiquery (docs/cluster.md)"
+        )
     for mig in todo:
         for statement in mig.statements():
             client.command(statement)

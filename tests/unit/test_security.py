@@ -220,8 +220,13 @@ PLACEHOLDER_RE = re.compile(r"\{(\w+):([^{}]+)\}")
 SQL_INTERPOLATION_ALLOWED = {
     ("reports/artifacts.py", "replace_region_day", "table"):
         "a daily table's name; every caller passes a literal table name (test_replace_region_day_gets_literal_tables)",
-    ("warehouse/retention.py", "apply", "rule.table"):
-        "a table name from retention.RULES, a code constant (test_retention_rules_name_real_tables)",
+    ("warehouse/retention.py", "apply", "table"):
+        "a table name from retention.RULES, a code constant (test_retention_rules_name_real_tables), or on a "
+        "cluster its local table as the server's system.tables names it (retention.storage)",
+    ("warehouse/retention.py", "apply", "on_cluster"):
+        "'' or ON CLUSTER with the cluster named in the server's own system.tables (retention.storage)",
+    ("warehouse/cluster_ddl.py", "chdb_explain", "sql"):
+        "a statement of sql/migrations (code) given to EXPLAIN AST: parsed by chDB, never executed",
     ("warehouse/retention.py", "apply", "want"):
         "ttl_clause(rule, days): a column from retention.RULES and an integer day count validated by tsur.config",
 }
