@@ -245,6 +245,11 @@ async def startup() -> None:
             log.warning("cannot rebuild state yet (%s); retrying in %.1f s", exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
+    for _ in range(30):          # know the broker's identity before the first batch (watch_broker_identity)
+        await check_broker_identity()
+        if broker_identity["cluster_id"] is not None:
+            break
+        await asyncio.sleep(1.0)
     core.ready.set()
     if settings.spool_dir.exists():
         for path in sorted(settings.spool_dir.glob("posts.raw-*.jsonl")):
@@ -277,26 +282,35 @@ broker_identity: dict = {"cluster_id": None, "admin": None}
 
 @app.timer(interval=5.0)
 async def watch_broker_identity() -> None:
+    await check_broker_identity()
+
+
+async def check_broker_identity() -> None:
     """Stop the worker when the broker comes back as another cluster (a memory broker restarted:
     its topics and committed offsets are gone). Reading on from the old positions would silently
     skip re-delivered posts; a fresh worker starts from the new broker's earliest offsets. A
     supervisor (``tsur up``) starts it again; an unstored batch is spooled as at any stop."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    try:
+    async def current_cluster_id():
         if broker_identity["admin"] is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=3000)
-            await admin.start()
             broker_identity["admin"] = admin
-        cluster_id = (await broker_identity["admin"].describe_cluster()).get("cluster_id")
-    except Exception:       # broker away: Faust's own clients retry; check again later
+            await admin.start()
+        return (await broker_identity["admin"].describe_cluster()).get("cluster_id")
+
+    try:
+        cluster_id = await asyncio.wait_for(current_cluster_id(), timeout=4.0)
+    except Exception as exc:    # broker away (or a hung call): Faust's own clients retry; check again later
+        log.info("broker identity check failed (%s: %s); retrying in 5 s", type(exc).__name__, str(exc)[:200])
         admin, broker_identity["admin"] = broker_identity["admin"], None
         if admin is not None:
             with contextlib.suppress(Exception):
-                await admin.close()
+                await asyncio.wait_for(admin.close(), timeout=2.0)
         return
     if broker_identity["cluster_id"] is None:
         broker_identity["cluster_id"] = cluster_id
+        log.info("broker cluster id %s", cluster_id)
     elif cluster_id != broker_identity["cluster_id"]:
         log.error("the broker is a different cluster now (%s, was %s): it restarted and lost its topics and offsets; "
                   "stopping this worker so that a fresh one reads the new broker from the start (docs/broker.md)",
