@@ -56,14 +56,17 @@ class Stack:
         return int(final), int(distinct)
 
     def wait_stored(self, n: int, timeout: float = 120.0, worker: processes.Child | None = None) -> tuple[int, int]:
+        """Wait until ``n`` distinct posts are stored, or nothing new was stored for ``timeout`` s."""
         deadline = time.monotonic() + timeout
         got = (0, 0)
         while time.monotonic() < deadline:
             if worker is not None and not worker.alive():
                 raise AssertionError(f"worker died:\n{worker.tail(30)}")
-            got = self.stored()
+            before, got = got, self.stored()
             if got[1] >= n:
                 return got
+            if got[1] > before[1]:
+                deadline = time.monotonic() + timeout          # still making progress: keep waiting
             time.sleep(0.5)
         return got
 
