@@ -72,8 +72,8 @@ def test_up_schedule_restart_down(tsur_env, settings):
                 break
             time.sleep(5)
         assert any(x["state"] == "success" and x["run_id"].startswith("scheduled__") for x in runs), runs
-        q = _tsur(env, "query", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = today()")
-        assert q.returncode == 0 and "20" in q.stdout, q.stdout + q.stderr
+        q = _tsur(env, "query", "--format", "csv", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = today()")
+        assert q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "20", q.stdout + q.stderr
     finally:
         t0 = time.monotonic()
         down = _tsur(env, "down", "--timeout", "60", timeout=120)
