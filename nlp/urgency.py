@@ -3,8 +3,10 @@ children, mass impact and emergency words. Returns the score and the reasons tha
 from __future__ import annotations
 
 import re
+from functools import lru_cache, reduce
+from operator import or_
 
-from nlp.text import fold
+from nlp.text import WORD, fold
 
 _RULES: list[tuple[str, float, re.Pattern]] = [
     ("длительность", 0.35, re.compile(
@@ -28,23 +30,44 @@ _RULES: list[tuple[str, float, re.Pattern]] = [
 ]
 
 
-# One cheap pass first: most posts contain none of these stems, and then no rule can fire.
-_TRIGGER = re.compile(
-    r"дн|дня|сут|недел|месяц|сколько|угроз|опасн|убить|погиб|упасть|рухн|обруш|пожар|горит|задым|газ|провод|искрит|люк|"
-    r"провал|смерт|умер|дет|ребен|школьн|младен|грудн|инвалид|пожил|бабушк|дедушк|старик|беременн|лежач|весь|всей|всю|все |"
-    r"несколько|сотн|тысяч|целый|авари|прорыв|прорвал|затоп|потоп|наводн|подтоп|чс|чрезвыч|эвакуац|замерза|мороз|скорая|"
-    r"понедельник|вторник|сред|четверг|пятниц|суббот|воскресен|который"
-)
+# Which rules can fire at all, from the post's words: a rule's regex can only match when one of its
+# anchors occurs in a word (a substring; '^' = at the start of a word, for text the regex puts after
+# whitespace). Each distinct word's rule mask is computed once and cached, so a post costs a lookup per
+# word, and only the rules whose anchors occur run their (slower) regexes.
+_ANCHORS: dict[str, tuple[str, ...]] = {
+    "длительность": ("^день", "^дн", "^сут", "^недел", "^месяц", "^год", "^можно", "^понедельник", "^вторник", "^сред",
+                     "^четверг", "^пятниц", "^суббот", "^воскресен"),
+    "угроза жизни": ("угроз", "опасн", "убить", "погиб", "упасть", "рухн", "обруш", "пожар", "горит", "задым", "газ",
+                     "провод", "искрит", "люк", "провал", "смерт", "умер"),
+    "дети и уязвимые": ("дет", "ребен", "школьник", "младен", "грудн", "инвалид", "пожил", "бабушк", "дедушк", "старик",
+                        "беременн", "лежач"),
+    "массовость": ("весь", "целый", "^улиц", "^станиц", "^деревн", "^поселк", "^домов", "^сел", "^человек", "^жител",
+                   "^людей", "^семей"),
+    "чрезвычайная ситуация": ("авари", "прорыв", "прорвал", "затоп", "потоп", "подтоплен", "наводнен", "чс", "чрезвычайн",
+                              "эвакуац", "замерза", "мороз", "скорая"),
+}
+
+
+@lru_cache(maxsize=200_000)
+def _rule_mask(word: str) -> int:
+    """Bit i set: rule i's anchors occur in this word."""
+    mask = 0
+    for bit, (name, _, _) in enumerate(_RULES):
+        anchors = _ANCHORS[name]
+        if word.startswith(tuple(a[1:] for a in anchors if a[0] == "^")) or any(a in word for a in anchors if a[0] != "^"):
+            mask |= 1 << bit
+    return mask
 
 
 def urgency(text: str, folded: str | None = None) -> tuple[float, list[str]]:
     """Score and reasons; pass ``folded`` (nlp.text.fold of the text) when it is already at hand."""
     folded = fold(text[:20_000]) if folded is None else folded[:20_000]
     score, reasons = 0.0, []
-    if not _TRIGGER.search(folded):
+    mask = reduce(or_, map(_rule_mask, WORD.findall(folded)), 0)
+    if not mask:
         return score, reasons
-    for name, weight, pattern in _RULES:
-        if pattern.search(folded):
+    for bit, (name, weight, pattern) in enumerate(_RULES):
+        if mask >> bit & 1 and pattern.search(folded):
             score += weight
             reasons.append(name)
     return min(1.0, round(score, 3)), reasons
