@@ -10,7 +10,9 @@ copied into this repo). Cleaning (``clean_rows``):
   'Лужский муниципальный район' → 'Лужский район', a bare noun 'Алушта' → 'городской округ Алушта';
 - Moscow, Saint Petersburg and Sevastopol are listed per district: merged into one settlement
   each (municipality 'город Москва' …);
-- settlement types are spelled out (х → хутор, ст-ца → станица …).
+- settlement types are spelled out (х → хутор, ст-ца → станица …);
+- a city the source lists only by its city districts (Уфа, Астрахань) gets a row of its own;
+  invisible characters ('<U+200E>') are removed from municipality names.
 The cleaned table is cached as Parquet under the cache dir on first use.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-CACHE_VERSION = "g2"
+CACHE_VERSION = "g3"
 FEDERAL_CITIES = {"Москва", "Санкт-Петербург", "Севастополь"}
 TYPE_NAMES = {
     "г": "город", "пгт": "посёлок городского типа", "рп": "рабочий посёлок", "кп": "курортный посёлок",
@@ -66,8 +68,12 @@ def parse_oktmo(raw) -> str:
     return digits.zfill(11)
 
 
+_INVISIBLE = re.compile(r"<U\+[0-9A-Fa-f]{4}>|[\u200b-\u200f\u202a-\u202e\u2060\ufeff]")
+
+
 def clean_municipality(name: str, region: str) -> str:
-    n = re.sub(r"\s+", " ", str(name).replace("«", "").replace("»", "").replace('"', "")).strip()
+    n = _INVISIBLE.sub("", str(name))                   # 'городской округ Нефтекамск<U+200E>'
+    n = re.sub(r"\s+", " ", n.replace("«", "").replace("»", "").replace('"', "")).strip()
     n = re.sub(r"^муниципальное образование\s+", "", n, flags=re.I)
     n = re.sub(r"\bмуниципальный район\b", "район", n)
     if region in FEDERAL_CITIES:
@@ -112,9 +118,30 @@ def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
             "oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "municipality": f"город {region}",
             "municipality_oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "type_name": "город",
         })
-    df = pd.concat([df[~fed], pd.DataFrame(merged)], ignore_index=True)
+    df = pd.concat([df[~fed], pd.DataFrame(merged), city_rows_from_districts(df[~fed])], ignore_index=True)
     df = df.drop(columns=["municipality_raw"]).sort_values(["region", "municipality", "name"], kind="stable").reset_index(drop=True)
     return df
+
+
+def city_rows_from_districts(df: pd.DataFrame) -> pd.DataFrame:
+    """A city the source lists only by its city districts (type 'р-н': Уфа, Астрахань) gets a row of
+    its own: population the districts' sum, coordinates their population-weighted centre, ОКТМО the
+    municipality's + '001' (the code of a городской округ's main settlement, as for every other city)."""
+    rows = []
+    cities = set(zip(df.loc[df["type"] == "г", "region"], df.loc[df["type"] == "г", "name"].str.replace("ё", "е")))
+    districts = df[df["type"] == "р-н"]
+    for (region, muni), g in districts.groupby(["region", "municipality"]):
+        m = re.match(r"^(?:городской округ|город(?:-курорт|-герой)?)\s+(?:[Гг]ород\s+)?(\S.*)$", muni)
+        if not m or len(g) < 2 or (region, m.group(1).replace("ё", "е")) in cities:
+            continue
+        w = g["population"].clip(lower=1)
+        code = g["municipality_oktmo"].iloc[0]
+        rows.append({
+            "name": m.group(1), "type": "г", "region": region, "population": int(g["population"].sum()),
+            "lat": float(np.average(g["lat"], weights=w)), "lon": float(np.average(g["lon"], weights=w)),
+            "oktmo": code + "001" if code else "", "municipality": muni, "municipality_oktmo": code, "type_name": "город",
+        })
+    return pd.DataFrame(rows, columns=df.columns)
 
 
 @dataclass
