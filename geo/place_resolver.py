@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,9 +25,7 @@ from geo.gazetteer import Gazetteer
 from nlp.text import cases, is_common_word, lemmas, tags
 
 ALIASES_PATH = Path(__file__).resolve().parent / "data" / "aliases.csv"
-_TOKEN = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*")
-_UPPER = re.compile(r"[A-ZА-ЯЁ]")
-_LOWER = re.compile(r"[a-zа-яё]")
+_TOKEN_SPLIT = re.compile(r"([0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*)")
 
 SETTLEMENT_MARKERS = {
     "г": "г", "гор": "г", "город": "г", "городе": "г", "города": "г", "городу": "г", "городом": "г",
@@ -101,16 +99,78 @@ class Place:
     method: str = "none"                  # text | geotag | place_hint | district | region | none
 
 
-@dataclass(slots=True)
-class _Token:
-    text: str
-    folded: str
-    start: int
-    end: int
-    capital: bool
-    sentence_start: bool
-    parts: list[str] = field(default_factory=list)
-    dot_after: bool = False
+_SENTENCE_END = frozenset(".!?…\n")
+_UPPER_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+_DROP_UPPER = str.maketrans("", "", _UPPER_LETTERS)
+_DROP_LOWER = str.maketrans("", "", _UPPER_LETTERS.lower())
+
+
+@lru_cache(maxsize=400_000)
+def _word_info(word: str) -> tuple[str, tuple[str, ...], bool, int, int]:
+    """(folded, hyphen parts, capitalised, upper-case letters, lower-case letters) of a word token,
+    computed once per distinct word."""
+    folded = word.lower().replace("ё", "е")
+    parts = tuple(folded.split("-"))
+    capital = word[:1].isupper()
+    if len(parts) > 1 and parts[0] == "пол":    # 'пол-Ангарска' = half of Angarsk
+        parts = parts[1:]
+        capital = parts[0][:1] != "" and word[4:5].isupper()
+    upper = len(word) - len(word.translate(_DROP_UPPER))
+    return folded, parts, capital, upper, len(word) - len(word.translate(_DROP_LOWER))
+
+
+class _Tokens:
+    """The word tokens of a text as parallel lists (no object per token: a post has ~40 words and
+    only a few can be places). ``seps[i]`` is the text before token i (``seps[n]`` after the last);
+    character offsets are computed only when a span is needed."""
+    __slots__ = ("text", "words", "seps", "folded", "parts", "capital", "n", "_offsets", "_info")
+
+    def __init__(self, text: str):
+        pieces = _TOKEN_SPLIT.split(text[:20_000])
+        self.text = text
+        self.words = pieces[1::2]
+        self.seps = pieces[0::2]
+        self._info = info = list(map(_word_info, self.words))
+        self.folded = [x[0] for x in info]
+        self.parts = [x[1] for x in info]
+        self.capital = [x[2] for x in info]
+        self.n = len(self.words)
+        self._offsets: list[int] | None = None
+
+    def start(self, i: int) -> int:
+        if self._offsets is None:
+            offsets, pos = [], 0
+            for sep, word in zip(self.seps, self.words):
+                pos += len(sep)
+                offsets.append(pos)
+                pos += len(word)
+            self._offsets = offsets
+        return self._offsets[i]
+
+    def end(self, i: int) -> int:
+        return self.start(i) + len(self.words[i])
+
+    def sentence_start(self, i: int) -> bool:
+        """The first token, or a capitalised one after '.', '!', '?', '…' or a line break (spaces between)."""
+        if i == 0:
+            return True
+        if not self.capital[i]:
+            return False
+        sep = self.seps[i].rstrip(" ")
+        return sep != "" and sep[-1] in _SENTENCE_END
+
+    def dot_after(self, i: int) -> bool:
+        return self.seps[i + 1].startswith(".")
+
+    def shouting(self) -> bool:
+        """An all-caps post: over 20 letters in its first 2,000 characters, 1.5 times more upper- than
+        lower-case (every letter is inside a token: counted per distinct word)."""
+        if len(self.text) > 2000:
+            head = self.text[:2000]
+            upper, lower = len(head) - len(head.translate(_DROP_UPPER)), len(head) - len(head.translate(_DROP_LOWER))
+        else:
+            upper, lower = sum(x[3] for x in self._info), sum(x[4] for x in self._info)
+        return upper + lower > 20 and upper > 1.5 * lower
 
 
 @dataclass(slots=True)
@@ -173,6 +233,7 @@ class PlaceResolver:
         self._lon = t["lon"].tolist()
         self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
+        self._gate: dict[str, bool] = {}      # word part → may a name start with it (filled while resolving)
         by_name: dict[str, list[int]] = {}
         for i, name in enumerate(self._name):
             by_name.setdefault(fold(name), []).append(i)
@@ -180,6 +241,7 @@ class PlaceResolver:
         for key, rows in by_name.items():
             self._add_name(key, tuple(rows), "")
         self._load_aliases()
+        self._multi_first = frozenset(a for a, _ in self._multi)
         self._build_areas()
 
     # ------------------------------------------------------------------ index
@@ -256,64 +318,54 @@ class PlaceResolver:
         return "-".join(lemmas(p)[0] if len(p) > 3 else p for p in word.split("-"))
 
     # ------------------------------------------------------------------ resolve
-    def _tokens(self, text: str) -> list[_Token]:
-        out = []
-        for m in _TOKEN.finditer(text[:20_000]):
-            w = m.group(0)
-            folded = w.lower().replace("ё", "е")
-            start = m.start()
-            capital = w[:1].isupper()
-            sentence_start = not out
-            if capital and out:
-                k = start - 1
-                while k > 0 and text[k] == " ":
-                    k -= 1
-                sentence_start = text[k] in ".!?…\n"
-            end = m.end()
-            parts = folded.split("-")
-            if len(parts) > 1 and parts[0] == "пол":    # 'пол-Ангарска' = half of Angarsk
-                parts = parts[1:]
-                capital = parts[0][:1] != "" and w[4:5].isupper()
-            out.append(_Token(w, folded, start, end, capital, sentence_start, parts, text[end:end + 1] == "."))
-        return out
+    def _may_start(self, part: str) -> bool:
+        """Can a name in the index start with this word part (any of its forms)? Most words cannot:
+        the mention scan looks only at those that can. Memoised per part."""
+        hit = self._gate.get(part)
+        if hit is None:
+            single, first = self._single, self._multi_first
+            hit = any(f in single or f in first for f in forms(part))
+            if len(self._gate) > 400_000:
+                self._gate.clear()
+            self._gate[part] = hit
+        return hit
 
-    def _mentions(self, toks: list[_Token], shouting: bool) -> list[_Mention]:
+    def _mentions(self, tx: _Tokens, shouting: bool) -> list[_Mention]:
         out: list[_Mention] = []
-        n = len(toks)
-        i = 0
-        while i < n:
-            tok = toks[i]
-            prev = toks[i - 1].folded if i else ""
-            prev2 = toks[i - 2].folded if i > 1 else ""
-            if prev in STREET_MARKERS or (prev2 in STREET_MARKERS and prev in ("им", "имени", "и", "ак", "акад", "ген", "маршала")):
-                i += 1
+        n, F, P, capital = tx.n, tx.folded, tx.parts, tx.capital
+        may_start = self._may_start
+        nxt_free = 0                            # tokens before this are inside a found mention
+        for i in [i for i, p in enumerate(P) if may_start(p[0])]:
+            if i < nxt_free:
                 continue
-            if tok.folded.isdigit() or len(tok.folded) < 2:
-                i += 1
+            prev = F[i - 1] if i else ""
+            prev2 = F[i - 2] if i > 1 else ""
+            if prev in STREET_MARKERS or (prev2 in STREET_MARKERS and prev in ("им", "имени", "и", "ак", "акад", "ген", "маршала")):
+                continue
+            folded = F[i]
+            if folded.isdigit() or len(folded) < 2:
                 continue
             marker = SETTLEMENT_MARKERS.get(prev)
-            if marker and len(prev) <= 2 and not toks[i - 1].dot_after and not tok.capital:
+            if marker and len(prev) <= 2 and not tx.dot_after(i - 1) and not capital[i]:
                 marker = None                   # 'с чаем', 'д 5': a bare letter is a marker only as 'с.'/'п.' or before a capital
-            # cheap gate first: a mention starts capitalised, after a type marker, or with a word
-            # pymorphy knows as a place (lower-case 'в краснодаре'); in an all-caps post, anywhere
-            if not (tok.capital or marker or shouting or "Geox" in tags(tok.parts[0])):
-                i += 1
+            # a mention starts capitalised, after a type marker, or with a word pymorphy knows as a
+            # place (lower-case 'в краснодаре'); in an all-caps post, anywhere
+            if not (capital[i] or marker or shouting or "Geox" in tags(P[i][0])):
                 continue
-            best: _Mention | None = None
             # the parts from this token on (a name may span hyphen parts and tokens)
             flat: list[tuple[str, int]] = []
             for k in range(i, min(n, i + 4)):
-                flat.extend((p, k) for p in toks[k].parts)
+                flat.extend((p, k) for p in P[k])
             f0 = forms(flat[0][0])
             found: list[tuple[int, tuple[int, ...], str]] = []   # (number of parts, rows, note)
-            if len(tok.parts) == 1:
+            if len(P[i]) == 1:
                 for f in f0:
                     for rows, note in self._single.get(f, ()):
                         found.append((1, rows, note))
             if len(flat) > 1:
                 f1 = forms(flat[1][0])
                 for a in f0:
-                    if a.startswith("~"):
+                    if a.startswith("~") or a not in self._multi_first:
                         continue
                     for b in f1:
                         for rest, rows, note in self._multi.get((a, b), ()):
@@ -325,83 +377,90 @@ class PlaceResolver:
                             if size < len(flat) and flat[size][1] == last_tok:
                                 continue
                             found.append((size, rows, note))
-            if found:
-                size = max(f[0] for f in found)
-                rows = sorted({r for f in found if f[0] == size for r in f[1]})
-                note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
-                best = _Mention(i, flat[size - 1][1], rows, marker, note, prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev, size)
-            if best is not None and self._plausible(best, toks, shouting):
+            if not found:
+                continue
+            size = max(f[0] for f in found)
+            rows = sorted({r for f in found if f[0] == size for r in f[1]})
+            note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
+            best = _Mention(i, flat[size - 1][1], rows, marker, note,
+                            prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev, size)
+            if self._plausible(best, tx, shouting):
                 out.append(best)
-                i = best.last + 1
-            else:
-                i += 1
+                nxt_free = best.last + 1
         return out
 
-    def _plausible(self, m: _Mention, toks: list[_Token], shouting: bool) -> bool:
-        tok = toks[m.first]
-        if tok.text.isupper() and len(tok.text) <= 4 and not m.marker:
-            return False                        # 'УК', 'МФЦ': abbreviations
-        nxt = toks[m.last + 1] if m.last + 1 < len(toks) else None
-        if nxt is not None and nxt.folded in AREA_WORDS and nxt.start - toks[m.last].end <= 2:
-            return False                        # 'Ленинградской области', 'Азовский район' 
-        first_part = tok.parts[0]
+    def _plausible(self, m: _Mention, tx: _Tokens, shouting: bool) -> bool:
+        word, first_part, capital = tx.words[m.first], tx.parts[m.first][0], tx.capital[m.first]
+        if word.isupper() and len(word) <= 4 and not m.marker and not shouting:
+            return False                        # 'УК', 'МФЦ': abbreviations (in an all-caps post: 'ОМСК' too)
+        nxt = tx.folded[m.last + 1] if m.last + 1 < tx.n else None
+        if nxt is not None and nxt in AREA_WORDS and len(tx.seps[m.last + 1]) <= 2:
+            return False                        # 'Ленинградской области', 'Азовский район'
         if m.marker:
-            return tok.capital or shouting or not is_common_word(first_part)   # 'города, любимые …'
+            return capital or shouting or not is_common_word(first_part)   # 'города, любимые …'
         if m.prep == "на":
             return False                        # 'на Красной', 'на Северном': streets and city districts
-        after = toks[m.last + 2] if m.last + 2 < len(toks) else None
-        if nxt is not None and after is not None and after.folded in DISTRICT_WORDS and tok.capital:
+        after = tx.folded[m.last + 2] if m.last + 2 < tx.n else None
+        if nxt is not None and after is not None and after in DISTRICT_WORDS and capital:
             return True                         # 'Южный Усть-Лабинского района': a place qualified by its district
-        if m.parts > 1 and all(toks[k].capital for k in range(m.first, m.last + 1)) and not shouting:
+        if m.parts > 1 and all(tx.capital[m.first:m.last + 1]) and not shouting:
             return True                         # 'Нижний Тагил', 'Усть-Лабинск': a capitalised multi-part name
         t = tags(first_part)
         geo_word = "Geox" in t
         biggest = max(self._pop[r] for r in m.rows)
         person = bool({"Name", "Patr"} & t) or ("Surn" in t and not geo_word)
         if person and not geo_word:
-            return tok.capital and not shouting and biggest >= 20_000   # 'Кропоткин', 'Энгельс' (towns) vs 'Жукова'
-        if m.alias_note == "" and tok.capital and not shouting and biggest >= 50_000:
+            return capital and not shouting and biggest >= 20_000   # 'Кропоткин', 'Энгельс' (towns) vs 'Жукова'
+        if m.alias_note == "" and capital and not shouting and biggest >= 50_000:
             return True                         # 'Волжский', 'Октябрьский': a town this size is meant as a town
-        if tok.sentence_start and is_common_word(first_part) and not geo_word:
+        sentence_start = tx.sentence_start(m.first)
+        if sentence_start and is_common_word(first_part) and not geo_word:
             return False                        # 'Горка ржавая', 'Мама инвалид', 'Позор!'
         if m.prep in OBJECT_WORDS:
-            return False                        # 'в сквере Победы', 'стадион «Шахтёр»' 
+            return False                        # 'в сквере Победы', 'стадион «Шахтёр»'
         if m.alias_note == "ambiguous":
-            return tok.capital and not tok.sentence_start and not shouting
+            return capital and not sentence_start and not shouting
         if geo_word:
             return True                         # pymorphy knows it as a place: case does not matter
         common = bool(t & {"ADJF", "VERB", "INFN", "ADVB", "PRTF", "CONJ", "PREP", "NPRO", "PRCL", "NUMR", "PRED", "COMP", "GRND", "ADJS", "PRTS", "INTJ"}) \
             or ("NOUN" in t and is_common_word(first_part))
         if shouting:
             return not common and len(m.rows) > 0 and max(self._pop[r] for r in m.rows) >= 5000
-        if not tok.capital:
+        if not capital:
             return False
         if common:
-            return not tok.sentence_start
+            return not sentence_start
         return True
 
-    def _context(self, toks: list[_Token]) -> tuple[set[tuple[str, str]], set[str]]:
+    def _context(self, tx: _Tokens) -> tuple[set[tuple[str, str]], set[str]]:
+        """Districts ('Усть-Лабинского района') and regions ('Ростовской области', 'Кубань') named in the text."""
         districts: set[tuple[str, str]] = set()
         regions: set[str] = set()
-        for i, tok in enumerate(toks):
-            nxt = toks[i + 1].folded if i + 1 < len(toks) else ""
-            if nxt in DISTRICT_WORDS:
-                for hit in self._district_index.get(self._adj_key(tok.folded), ()):
-                    districts.add(hit)
-            if tok.folded in self._colloquial:
-                regions.add(self._colloquial[tok.folded])
-            prev = toks[i - 1].folded if i else ""
-            if not (nxt in REGION_WORDS or tok.capital or prev.startswith("республик")):
+        F, capital, n = tx.folded, tx.capital, tx.n
+        for i in [i - 1 for i in range(1, n) if F[i] in DISTRICT_WORDS]:
+            districts.update(self._district_index.get(self._adj_key(F[i]), ()))
+        for f in self._colloquial.keys() & set(F):
+            regions.add(self._colloquial[f])
+        # a region: an adjective before 'область'/'край'/'округ', or a capitalised name ('Татарстан',
+        # after 'республика' any)
+        look = {i for i, c in enumerate(capital) if c}
+        look.update(i - 1 for i in range(1, n) if F[i] in REGION_WORDS)
+        look.update(i + 1 for i in range(n - 1) if F[i].startswith("республик"))
+        for i in sorted(look):
+            nxt = F[i + 1] if i + 1 < n else ""
+            prev = F[i - 1] if i else ""
+            after_republic = prev.startswith("республик")
+            if not (nxt in REGION_WORDS or capital[i] or after_republic):
                 continue
-            key1 = (self._adj_key(tok.folded),)
+            key1 = (self._adj_key(F[i]),)
             if nxt in ("область", "области", "обл", "край", "края", "крае", "округ", "округа"):
                 kind = {"области": "область", "обл": "область", "края": "край", "крае": "край", "округа": "округ"}.get(nxt, nxt)
                 r = self._region_index.get(key1 + (kind,))
                 if r:
                     regions.add(r)
-            if prev.startswith("республик") or tok.capital:
+            if after_republic or capital[i]:
                 r = self._region_index.get(key1)
-                if r and (prev.startswith("республик") or r in ("Республика Татарстан", "Республика Башкортостан", "Республика Дагестан")):
+                if r and (after_republic or r in ("Республика Татарстан", "Республика Башкортостан", "Республика Дагестан")):
                     regions.add(r)
         return districts, regions
 
@@ -437,10 +496,10 @@ class PlaceResolver:
         """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район')."""
         if not place_hint:
             return []
-        toks = self._tokens(place_hint)
-        districts, _ = self._context(toks)
+        tx = _Tokens(place_hint)
+        districts, _ = self._context(tx)
         rows: list[int] = []
-        for m in self._mentions(toks, shouting=False) or []:
+        for m in self._mentions(tx, shouting=False):
             rows.extend(m.rows)
         if not rows:
             rows = list(self._by_name.get(fold(place_hint.strip()), []))
@@ -463,12 +522,10 @@ class PlaceResolver:
     def resolve(self, text: str, region_hint: str | None = None, place_hint: str | None = None,
                 geo: tuple[float, float] | None = None) -> Place:
         text = text or ""
-        head = text[:2000]
-        upper, lower = len(_UPPER.findall(head)), len(_LOWER.findall(head))
-        shouting = upper + lower > 20 and upper > 1.5 * lower
-        toks = self._tokens(text)
-        mentions = self._mentions(toks, shouting)
-        districts, regions = self._context(toks)
+        tx = _Tokens(text)
+        shouting = tx.shouting()
+        mentions = self._mentions(tx, shouting)
+        districts, regions = self._context(tx)
         hint_rows = self._resolve_hint(place_hint, region_hint)
         if region_hint and region_hint not in self._region_seat:
             region_hint = None
@@ -479,7 +536,7 @@ class PlaceResolver:
             top, row = scored[0]
             margin = top - scored[1][0] if len(scored) > 1 else 5.0
             quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened
-            if m.prep in ("в", "во") and not (cases(toks[m.first].parts[0]) & {"loct", "loc2", "ablt", "gent"}):
+            if m.prep in ("в", "во") and not (cases(tx.parts[m.first][0]) & {"loct", "loc2", "ablt", "gent"}):
                 quality -= 3.0                  # 'везут в Воронеж', 'ехать в Самару': a destination, not the place
             elif m.prep in ("из", "до", "от"):
                 quality -= 1.0
@@ -491,7 +548,7 @@ class PlaceResolver:
             conf = 0.97 if margin >= 3 else 0.9 if margin >= 1.5 else 0.75 if margin >= 0.5 else 0.55
             if m.alias_note == "ambiguous":
                 conf = min(conf, 0.7)
-            span = (toks[m.first].start, toks[m.last].end)
+            span = (tx.start(m.first), tx.end(m.last))
             matched = text[span[0]:span[1]]
             if geo is not None:
                 g_row, dist = self.gz.nearest(*geo)
@@ -506,8 +563,9 @@ class PlaceResolver:
             if dist < 30:
                 return self._place(g_row, 0.8, "geotag", geo=geo)
         if districts:
-            cands = sorted(districts, key=lambda d: (d[0] == region_hint, d[0] in regions), reverse=True)
-            region, muni = cands[0]
+            # a district named in the text, preferring the source's region, a region named too, then the
+            # largest (a deterministic order: set iteration order changes from run to run)
+            region, muni = max(districts, key=lambda d: (d[0] == region_hint, d[0] in regions, self._pop[self._muni_seat[d]], d))
             seat = self._muni_seat[(region, muni)]
             p = self._place(seat, 0.6, "district")
             return Place(None, None, muni, region, p.municipality_oktmo, p.municipality_oktmo, p.lat, p.lon, p.h3,

@@ -9,6 +9,7 @@ TfidfVectorizer(sublinear_tf, l2) + LogisticRegression.decision_function (tests/
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -81,19 +82,21 @@ class LinearTextModel:
 
     def decision_function(self, feature_lists: list[list[str]]) -> np.ndarray:
         """TF-IDF (1 + log tf, × idf, l2-normalised) · coefficients + intercept, per document."""
-        get = self.vocabulary.get
-        n_features = len(self.idf)
-        keys: list[int] = []
-        for d, feats in enumerate(feature_lists):
-            base = d * n_features
-            keys.extend(base + j for j in map(get, feats) if j is not None)
-        scores = np.tile(self.intercept, (len(feature_lists), 1))
-        if not keys:
+        n_docs, n_features = len(feature_lists), len(self.idf)
+        scores = np.tile(self.intercept, (n_docs, 1))
+        flat = list(chain.from_iterable(feature_lists))
+        if not flat:
             return scores
-        uniq, counts = np.unique(np.asarray(keys, dtype=np.int64), return_counts=True)    # sorted by document
+        # feature → column for the whole batch in one C-level pass; unknown features are -1
+        cols = np.fromiter(map(self.vocabulary.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
+        docs = np.repeat(np.arange(n_docs, dtype=np.int64), [len(f) for f in feature_lists])
+        known = cols >= 0
+        if not known.any():
+            return scores
+        uniq, counts = np.unique(docs[known] * n_features + cols[known], return_counts=True)    # sorted by document
         doc, col = np.divmod(uniq, n_features)
         w = (1.0 + np.log(counts)) * self.idf[col]
-        w /= np.sqrt(np.bincount(doc, weights=w * w, minlength=len(feature_lists)))[doc]
+        w /= np.sqrt(np.bincount(doc, weights=w * w, minlength=n_docs))[doc]
         starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
         scores[doc[starts]] += np.add.reduceat(self.coef[col] * w[:, None], starts, axis=0)
         return scores

@@ -43,7 +43,7 @@ class Lexicon:
                     if label not in labels:
                         labels.append(label)
                 phrases.extend(self.phrases.get(form, ()))
-            hit = (tuple(labels), tuple(phrases))
+            hit = (tuple(labels), tuple(phrases)) if labels or phrases else _NO_HIT
             if len(self._cache) < 500_000:
                 self._cache[forms] = hit
         return hit
@@ -51,13 +51,22 @@ class Lexicon:
     def hits(self, analysed: list[tuple[str, ...]]) -> list[str]:
         out: list[str] = []
         n = len(analysed)
+        known = self._cache.get
         for i, forms in enumerate(analysed):
-            labels, phrases = self._for_forms(forms)
+            hit = known(forms)
+            if hit is None:
+                hit = self._for_forms(forms)
+            if hit is _NO_HIT:                  # most words
+                continue
+            labels, phrases = hit
             out.extend(labels)
             for rest, label in phrases:
                 if i + len(rest) < n and all(r in analysed[i + 1 + k] for k, r in enumerate(rest)):
                     out.append(label)
         return out
+
+
+_NO_HIT: tuple[tuple[str, ...], tuple] = ((), ())
 
 
 def _norm(s: str) -> str:

@@ -61,18 +61,17 @@ class WhatModel:
         feats = [featurize(t or "", self.lexicon, f) for t, f in zip(texts, folded)]
         ps = self.sector.predict_proba(feats)
         pc = self.complaint.predict_proba(feats)[:, self._complaint_idx]
+        top2 = np.argsort(-ps, axis=1, kind="stable")[:, :2].tolist()
         out = []
-        for text, fo, f, p, c in zip(texts, folded, feats, ps, pc):
-            order = np.argsort(-p)
-            best, second = order[0], order[1]
+        for text, fo, f, p, c, (best, second) in zip(texts, folded, feats, ps.tolist(), pc.tolist(), top2):
             u, reasons = urgency(text or "", fo)
             if f == ["empty"]:  # nothing to go on: unknown, low confidence
                 out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, ()))
                 continue
             out.append(What(
-                sector=self.sector.classes[best], sector_confidence=round(float(p[best]), 4),
-                runner_up=self.sector.classes[second], runner_up_confidence=round(float(p[second]), 4),
-                complaint_score=round(float(c), 4), is_complaint=bool(c >= COMPLAINT_THRESHOLD),
+                sector=self.sector.classes[best], sector_confidence=round(p[best], 4),
+                runner_up=self.sector.classes[second], runner_up_confidence=round(p[second], 4),
+                complaint_score=round(c, 4), is_complaint=c >= COMPLAINT_THRESHOLD,
                 urgency=u, urgency_reasons=tuple(reasons),
             ))
         return out
