@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import h3
@@ -105,10 +106,11 @@ _DROP_UPPER = str.maketrans("", "", _UPPER_LETTERS)
 _DROP_LOWER = str.maketrans("", "", _UPPER_LETTERS.lower())
 
 
-@lru_cache(maxsize=400_000)
-def _word_info(word: str) -> tuple[str, tuple[str, ...], bool, int, int]:
-    """(folded, hyphen parts, capitalised, upper-case letters, lower-case letters) of a word token,
-    computed once per distinct word."""
+def word_info(word: str, may_start) -> tuple[str, tuple[str, ...], bool, int, int, bool, bool]:
+    """What the resolver needs of one word token, computed once per distinct word: (folded, hyphen
+    parts, capitalised, upper-case letters, lower-case letters, can start a name, can start one in
+    lower case). A name starts with a part some indexed name starts with (``may_start``), in a token
+    that is not a number or a single letter; in lower case only if pymorphy knows the part as a place."""
     folded = word.lower().replace("ё", "е")
     parts = tuple(folded.split("-"))
     capital = word[:1].isupper()
@@ -116,36 +118,30 @@ def _word_info(word: str) -> tuple[str, tuple[str, ...], bool, int, int]:
         parts = parts[1:]
         capital = parts[0][:1] != "" and word[4:5].isupper()
     upper = len(word) - len(word.translate(_DROP_UPPER))
-    return folded, parts, capital, upper, len(word) - len(word.translate(_DROP_LOWER))
+    lower = len(word) - len(word.translate(_DROP_LOWER))
+    starts = not folded.isdigit() and len(folded) >= 2 and may_start(parts[0])
+    return folded, parts, capital, upper, lower, starts, starts and "Geox" in tags(parts[0])
 
 
 class _Tokens:
     """The word tokens of a text as parallel lists (no object per token: a post has ~40 words and
     only a few can be places). ``seps[i]`` is the text before token i (``seps[n]`` after the last);
-    character offsets are computed only when a span is needed."""
-    __slots__ = ("text", "words", "seps", "folded", "parts", "capital", "n", "_offsets", "_info")
+    character offsets are computed only when a span is needed. ``info[i]`` is ``word_info``."""
+    __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "n")
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, info_of):
         pieces = _TOKEN_SPLIT.split(text[:20_000])
         self.text = text
         self.words = pieces[1::2]
         self.seps = pieces[0::2]
-        self._info = info = list(map(_word_info, self.words))
+        self.info = info = info_of(self.words)
         self.folded = [x[0] for x in info]
         self.parts = [x[1] for x in info]
         self.capital = [x[2] for x in info]
         self.n = len(self.words)
-        self._offsets: list[int] | None = None
 
     def start(self, i: int) -> int:
-        if self._offsets is None:
-            offsets, pos = [], 0
-            for sep, word in zip(self.seps, self.words):
-                pos += len(sep)
-                offsets.append(pos)
-                pos += len(word)
-            self._offsets = offsets
-        return self._offsets[i]
+        return sum(map(len, self.seps[:i + 1])) + sum(map(len, self.words[:i]))
 
     def end(self, i: int) -> int:
         return self.start(i) + len(self.words[i])
@@ -169,7 +165,7 @@ class _Tokens:
             head = self.text[:2000]
             upper, lower = len(head) - len(head.translate(_DROP_UPPER)), len(head) - len(head.translate(_DROP_LOWER))
         else:
-            upper, lower = sum(x[3] for x in self._info), sum(x[4] for x in self._info)
+            upper, lower = sum(map(itemgetter(3), self.info)), sum(map(itemgetter(4), self.info))
         return upper + lower > 20 and upper > 1.5 * lower
 
 
@@ -230,10 +226,12 @@ class PlaceResolver:
         self._muni_oktmo = t["municipality_oktmo"].tolist()
         self._pop = t["population"].tolist()
         self._lat = t["lat"].tolist()
+        self._pop_score = [0.45 * math.log10(p + 1) for p in self._pop]
         self._lon = t["lon"].tolist()
         self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
         self._gate: dict[str, bool] = {}      # word part → may a name start with it (filled while resolving)
+        self._words: dict[str, tuple] = {}    # word → word_info (filled while resolving)
         by_name: dict[str, list[int]] = {}
         for i, name in enumerate(self._name):
             by_name.setdefault(fold(name), []).append(i)
@@ -330,20 +328,34 @@ class PlaceResolver:
             self._gate[part] = hit
         return hit
 
+    def _infos(self, words: list[str]) -> list[tuple]:
+        """``word_info`` of each word, memoised per distinct word."""
+        infos = list(map(self._words.get, words))
+        if None in infos:
+            if len(self._words) > 400_000:
+                self._words.clear()
+            for k, w in enumerate(words):
+                if infos[k] is None:
+                    infos[k] = self._words[w] = word_info(w, self._may_start)
+        return infos
+
+    def _tokens(self, text: str) -> _Tokens:
+        return _Tokens(text, self._infos)
+
     def _mentions(self, tx: _Tokens, shouting: bool) -> list[_Mention]:
         out: list[_Mention] = []
         n, F, P, capital = tx.n, tx.folded, tx.parts, tx.capital
-        may_start = self._may_start
+        # tokens that can start a mention: capitalised, after a type marker, known as a place in
+        # lower case, or anywhere in an all-caps post (the exact conditions follow)
+        cands = [i for i, x in enumerate(tx.info)
+                 if x[5] and (x[2] or x[6] or shouting or (i and F[i - 1] in SETTLEMENT_MARKERS))]
         nxt_free = 0                            # tokens before this are inside a found mention
-        for i in [i for i, p in enumerate(P) if may_start(p[0])]:
+        for i in cands:
             if i < nxt_free:
                 continue
             prev = F[i - 1] if i else ""
             prev2 = F[i - 2] if i > 1 else ""
             if prev in STREET_MARKERS or (prev2 in STREET_MARKERS and prev in ("им", "имени", "и", "ак", "акад", "ген", "маршала")):
-                continue
-            folded = F[i]
-            if folded.isdigit() or len(folded) < 2:
                 continue
             marker = SETTLEMENT_MARKERS.get(prev)
             if marker and len(prev) <= 2 and not tx.dot_after(i - 1) and not capital[i]:
@@ -464,39 +476,51 @@ class PlaceResolver:
                     regions.add(r)
         return districts, regions
 
-    def _score(self, row: int, m: _Mention, districts, regions, region_hint, hint_rows, geo) -> float:
-        s = 0.0
-        region, muni = self._region[row], self._muni[row]
-        if (region, muni) in districts:
-            s += 5.0
-        if region in regions:
-            s += 3.5
-        if region_hint and region == region_hint:
-            s += 3.0
-        if hint_rows:
-            if row in hint_rows:
-                s += 2.0
-            elif any(self._muni[h] == muni and self._region[h] == region for h in hint_rows):
-                s += 2.0
-            elif any(self._region[h] == region for h in hint_rows):
-                s += 1.0
-        if geo is not None:
-            d = self.gz.distance_km(row, *geo)
-            s += 4.0 if d < 15 else (2.0 if d < 60 else 0.0)
-        if m.marker and SETTLEMENT_MARKERS.get(m.marker, m.marker) == self._type[row]:
-            s += 1.5
-        elif m.marker and m.marker in ("п", "пгт", "рп") and self._type[row] in ("п", "пгт", "рп", "кп", "дп"):
-            s += 1.0
-        elif m.marker == "г" and self._type[row] != "г":
-            s -= 1.0
-        s += 0.45 * math.log10(self._pop[row] + 1)
-        return s
+    def _scores(self, m: _Mention, districts, regions, region_hint, hint_rows, geo) -> list[tuple[float, int]]:
+        """(score, row) of each settlement a mention may mean: context bonuses (a district or region
+        named in the text, the source's region and home place, a geotag, the type marker), then
+        0.45·log10(population + 1). Bonuses are multiples of 0.5, so their sum is exact in any order."""
+        pop_score = self._pop_score
+        if not (districts or regions or region_hint or hint_rows or geo is not None or m.marker):
+            return [(pop_score[r], r) for r in m.rows]      # nothing but population to go on
+        out = []
+        R, M, T = self._region, self._muni, self._type
+        marker = m.marker
+        marker_type = SETTLEMENT_MARKERS.get(marker, marker) if marker else None
+        for row in m.rows:
+            s = 0.0
+            region, muni = R[row], M[row]
+            if (region, muni) in districts:
+                s += 5.0
+            if region in regions:
+                s += 3.5
+            if region_hint and region == region_hint:
+                s += 3.0
+            if hint_rows:
+                if row in hint_rows:
+                    s += 2.0
+                elif any(M[h] == muni and R[h] == region for h in hint_rows):
+                    s += 2.0
+                elif any(R[h] == region for h in hint_rows):
+                    s += 1.0
+            if geo is not None:
+                d = self.gz.distance_km(row, *geo)
+                s += 4.0 if d < 15 else (2.0 if d < 60 else 0.0)
+            if marker:
+                if marker_type == T[row]:
+                    s += 1.5
+                elif marker in ("п", "пгт", "рп") and T[row] in ("п", "пгт", "рп", "кп", "дп"):
+                    s += 1.0
+                elif marker == "г" and T[row] != "г":
+                    s -= 1.0
+            out.append((s + pop_score[row], row))
+        return out
 
     def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> list[int]:
         """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район')."""
         if not place_hint:
             return []
-        tx = _Tokens(place_hint)
+        tx = self._tokens(place_hint)
         districts, _ = self._context(tx)
         rows: list[int] = []
         for m in self._mentions(tx, shouting=False):
@@ -522,7 +546,7 @@ class PlaceResolver:
     def resolve(self, text: str, region_hint: str | None = None, place_hint: str | None = None,
                 geo: tuple[float, float] | None = None) -> Place:
         text = text or ""
-        tx = _Tokens(text)
+        tx = self._tokens(text)
         shouting = tx.shouting()
         mentions = self._mentions(tx, shouting)
         districts, regions = self._context(tx)
@@ -532,7 +556,7 @@ class PlaceResolver:
 
         best = None  # (score, margin, row, mention)
         for rank, m in enumerate(mentions):
-            scored = sorted(((self._score(r, m, districts, regions, region_hint, hint_rows, geo), r) for r in m.rows), reverse=True)
+            scored = sorted(self._scores(m, districts, regions, region_hint, hint_rows, geo), reverse=True)
             top, row = scored[0]
             margin = top - scored[1][0] if len(scored) > 1 else 5.0
             quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened

@@ -39,6 +39,16 @@ def softmax(s: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def count_columns(cols: np.ndarray, lengths: list[int], width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(document, column, count) of a batch's feature columns (``cols``: every document's columns one
+    after another, ``lengths`` per document; -1 = unknown, dropped), sorted by document then column."""
+    docs = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    known = cols >= 0
+    uniq, counts = np.unique(docs[known] * width + cols[known], return_counts=True)
+    doc, col = np.divmod(uniq, width)
+    return doc, col, counts
+
+
 @dataclass
 class LinearTextModel:
     classes: list[str]
@@ -82,32 +92,32 @@ class LinearTextModel:
 
     def decision_function(self, feature_lists: list[list[str]]) -> np.ndarray:
         """TF-IDF (1 + log tf, × idf, l2-normalised) · coefficients + intercept, per document."""
-        n_docs, n_features = len(feature_lists), len(self.idf)
-        scores = np.tile(self.intercept, (n_docs, 1))
         flat = list(chain.from_iterable(feature_lists))
-        if not flat:
-            return scores
         # feature → column for the whole batch in one C-level pass; unknown features are -1
         cols = np.fromiter(map(self.vocabulary.get, flat, repeat(-1, len(flat))), dtype=np.int64, count=len(flat))
-        docs = np.repeat(np.arange(n_docs, dtype=np.int64), [len(f) for f in feature_lists])
-        known = cols >= 0
-        if not known.any():
+        return self.scores(*count_columns(cols, [len(f) for f in feature_lists], len(self.idf)), len(feature_lists))
+
+    def scores(self, doc: np.ndarray, col: np.ndarray, counts: np.ndarray, n_docs: int) -> np.ndarray:
+        """Decision scores from the (document, column, count) triples of a batch (``count_columns``)."""
+        scores = np.tile(self.intercept, (n_docs, 1))
+        if len(col) == 0:
             return scores
-        uniq, counts = np.unique(docs[known] * n_features + cols[known], return_counts=True)    # sorted by document
-        doc, col = np.divmod(uniq, n_features)
         w = (1.0 + np.log(counts)) * self.idf[col]
         w /= np.sqrt(np.bincount(doc, weights=w * w, minlength=n_docs))[doc]
         starts = np.flatnonzero(np.r_[True, doc[1:] != doc[:-1]])
         scores[doc[starts]] += np.add.reduceat(self.coef[col] * w[:, None], starts, axis=0)
         return scores
 
+    def proba(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities from decision scores."""
+        if scores.shape[1] == 1:
+            scores = np.column_stack([-scores[:, 0] / 2, scores[:, 0] / 2])
+        return softmax(scores / self.temperature)
+
     def predict_proba(self, feature_lists: list[list[str]]) -> np.ndarray:
         if not feature_lists:
             return np.zeros((0, len(self.classes)))
-        s = self.decision_function(feature_lists)
-        if s.shape[1] == 1:
-            s = np.column_stack([-s[:, 0] / 2, s[:, 0] / 2])
-        return softmax(s / self.temperature)
+        return self.proba(self.decision_function(feature_lists))
 
     def predict(self, feature_lists: list[list[str]]) -> list[str]:
         return [self.classes[i] for i in self.predict_proba(feature_lists).argmax(1)]

@@ -32,7 +32,7 @@ class Lexicon:
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
-    def _for_forms(self, forms: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
+    def for_forms(self, forms: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
         """Word labels and phrase continuations for one word's normal forms (memoised)."""
         hit = self._cache.get(forms)
         if hit is None:
@@ -55,7 +55,7 @@ class Lexicon:
         for i, forms in enumerate(analysed):
             hit = known(forms)
             if hit is None:
-                hit = self._for_forms(forms)
+                hit = self.for_forms(forms)
             if hit is _NO_HIT:                  # most words
                 continue
             labels, phrases = hit

@@ -30,44 +30,73 @@ _RULES: list[tuple[str, float, re.Pattern]] = [
 ]
 
 
-# Which rules can fire at all, from the post's words: a rule's regex can only match when one of its
-# anchors occurs in a word (a substring; '^' = at the start of a word, for text the regex puts after
-# whitespace). Each distinct word's rule mask is computed once and cached, so a post costs a lookup per
-# word, and only the rules whose anchors occur run their (slower) regexes.
-_ANCHORS: dict[str, tuple[str, ...]] = {
-    "длительность": ("^день", "^дн", "^сут", "^недел", "^месяц", "^год", "^можно", "^понедельник", "^вторник", "^сред",
-                     "^четверг", "^пятниц", "^суббот", "^воскресен"),
-    "угроза жизни": ("угроз", "опасн", "убить", "погиб", "упасть", "рухн", "обруш", "пожар", "горит", "задым", "газ",
-                     "провод", "искрит", "люк", "провал", "смерт", "умер"),
-    "дети и уязвимые": ("дет", "ребен", "школьник", "младен", "грудн", "инвалид", "пожил", "бабушк", "дедушк", "старик",
-                        "беременн", "лежач"),
-    "массовость": ("весь", "целый", "^улиц", "^станиц", "^деревн", "^поселк", "^домов", "^сел", "^человек", "^жител",
-                   "^людей", "^семей"),
-    "чрезвычайная ситуация": ("авари", "прорыв", "прорвал", "затоп", "потоп", "подтоплен", "наводнен", "чс", "чрезвычайн",
-                              "эвакуац", "замерза", "мороз", "скорая"),
+# Which rules can fire at all, from the post's words. Each rule lists alternatives; an alternative
+# is a set of anchor groups that must all occur, each group satisfied by one of its anchors in some
+# word (a substring; '^' = at the start of a word, for text the regex puts after whitespace). The
+# anchors follow the regexes: a rule's regex can only match when one of its alternatives holds.
+# Each distinct word's group mask is computed once and cached, so a post costs a lookup per word,
+# and a rule runs its (slower) regex only when one of its alternatives holds.
+_DURATION = ("^день", "^дн", "^сут", "^недел", "^месяц", "^год")
+_ANCHORS: dict[str, list[tuple[tuple[str, ...], ...]]] = {
+    "длительность": [
+        (_DURATION, ("втор", "трет", "четверт", "пят", "шест", "седьм", "семь", "десят", "два", "две", "три", "четыре",
+                     "несколько", "целую", "всю", "уже", "который", *"0123456789")),
+        (("^понедельник", "^вторник", "^сред", "^четверг", "^пятниц", "^суббот", "^воскресен"),),
+        (("^можно",), ("сколько",)),
+    ],
+    "угроза жизни": [
+        (("обрушен", "обрушил", "рухнул", "пожар", "горит", "задымлен", "искрит", "погиб", "смерт", "умер", "провал"),),
+        (("угроз",), ("^жизн",)),
+        (("опасн",), ("^жизни",)),
+        (("может",), ("^убить", "^погибнуть", "^упасть", "^рухнуть", "^обрушиться")),
+        (("^газ",), ("утечк", "пахнет", "запах")),
+        (("оголенн",), ("^провод",)),
+        (("провод",), ("^висят", "^лежат", "^земле")),
+        (("открыт",), ("^люк",)),
+    ],
+    "дети и уязвимые": [
+        (("дет", "ребен", "школьник", "младен", "грудн", "инвалид", "пожил", "бабушк", "дедушк", "старик", "беременн", "лежач"),),
+    ],
+    "массовость": [
+        (("весь",), ("^поселок", "^район", "^микрорайон", "^город", "^хутор", "^станиц", "^сел", "^квартал", "^дом", "^подъезд")),
+        (("вс",), ("^улиц", "^станиц", "^деревн", "^поселк")),
+        (("несколько",), ("^домов", "^улиц", "^поселков", "^сел")),
+        (("сотн", "тысяч"), ("^человек", "^жител", "^людей", "^семей")),
+        (("целый",), ("^квартал", "^район", "^поселок", "^микрорайон")),
+    ],
+    "чрезвычайная ситуация": [
+        (("авари", "прорыв", "прорвал", "затоп", "потоп", "подтоплен", "наводнен", "чс", "чрезвычайн", "эвакуац", "замерза"),),
+        (("мороз",), ("без",)),
+        (("скорая",), ("^приехала", "^едет")),
+    ],
 }
+_GROUPS: list[tuple[str, ...]] = sorted({g for alts in _ANCHORS.values() for alt in alts for g in alt})
+_NEEDS: list[tuple[int, ...]] = [   # per rule (in _RULES order): the group masks of its alternatives
+    tuple(sum(1 << _GROUPS.index(g) for g in alt) for alt in _ANCHORS[name]) for name, _, _ in _RULES]
+
+
+def _holds(word: str, anchors: tuple[str, ...]) -> bool:
+    return word.startswith(tuple(a[1:] for a in anchors if a[0] == "^")) or any(a in word for a in anchors if a[0] != "^")
 
 
 @lru_cache(maxsize=200_000)
-def _rule_mask(word: str) -> int:
-    """Bit i set: rule i's anchors occur in this word."""
-    mask = 0
-    for bit, (name, _, _) in enumerate(_RULES):
-        anchors = _ANCHORS[name]
-        if word.startswith(tuple(a[1:] for a in anchors if a[0] == "^")) or any(a in word for a in anchors if a[0] != "^"):
-            mask |= 1 << bit
-    return mask
+def _group_mask(word: str) -> int:
+    """Bit i set: anchor group i occurs in this word."""
+    return sum(1 << i for i, group in enumerate(_GROUPS) if _holds(word, group))
 
 
-def urgency(text: str, folded: str | None = None) -> tuple[float, list[str]]:
-    """Score and reasons; pass ``folded`` (nlp.text.fold of the text) when it is already at hand."""
+def urgency(text: str, folded: str | None = None, tokens: list[str] | None = None) -> tuple[float, list[str]]:
+    """Score and reasons; pass ``folded`` (nlp.text.fold of the text) and its ``WORD`` tokens when
+    they are already at hand."""
     folded = fold(text[:20_000]) if folded is None else folded[:20_000]
+    if tokens is None or len(folded) == 20_000:     # (cut: the rules look at the first 20,000 characters)
+        tokens = WORD.findall(folded)
     score, reasons = 0.0, []
-    mask = reduce(or_, map(_rule_mask, WORD.findall(folded)), 0)
+    mask = reduce(or_, map(_group_mask, tokens), 0)
     if not mask:
         return score, reasons
-    for bit, (name, weight, pattern) in enumerate(_RULES):
-        if mask >> bit & 1 and pattern.search(folded):
+    for (name, weight, pattern), needs in zip(_RULES, _NEEDS):
+        if any(mask & need == need for need in needs) and pattern.search(folded):
             score += weight
             reasons.append(name)
     return min(1.0, round(score, 3)), reasons

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nlp import corpus
-from nlp.classifier import LinearTextModel
-from nlp.features import featurize
+from nlp.classifier import LinearTextModel, count_columns
+from nlp.features import FeatureColumns, featurize
 from nlp.lexicon import LEXICON_PATH, Lexicon
-from nlp.text import fold
+from nlp.text import WORD, fold
 from nlp.urgency import urgency
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.pkl"
@@ -46,6 +47,12 @@ class WhatModel:
         self.lexicon = lexicon
         self.version = version
         self._complaint_idx = complaint.classes.index("complaint")
+        # prediction: one joint vocabulary of both models, each word's columns computed once
+        joint = sorted(set(sector.vocabulary) | set(complaint.vocabulary))
+        self._width = len(joint)
+        self._columns = FeatureColumns({f: i for i, f in enumerate(joint)}, lexicon)
+        self._sector_cols, self._complaint_cols = (np.array([m.vocabulary.get(f, -1) for f in joint], dtype=np.int64)
+                                                   for m in (sector, complaint))
 
     # ------------------------------------------------------------------ use
     @classmethod
@@ -58,14 +65,23 @@ class WhatModel:
 
     def analyse_batch(self, texts: list[str]) -> list[What]:
         folded = [fold((t or "")[:200_000]) for t in texts]
-        feats = [featurize(t or "", self.lexicon, f) for t, f in zip(texts, folded)]
-        ps = self.sector.predict_proba(feats)
-        pc = self.complaint.predict_proba(feats)[:, self._complaint_idx]
+        tokens = [WORD.findall(f) for f in folded]
+        found = [self._columns.columns(t) for t in tokens]
+        cols = np.fromiter(chain.from_iterable(c for c, _ in found), dtype=np.int64)
+        doc, joint, counts = count_columns(cols, [len(c) for c, _ in found], self._width)
+
+        def proba(model: LinearTextModel, own: np.ndarray) -> np.ndarray:
+            col = own[joint]                    # joint vocabulary → the model's columns (-1: not its feature)
+            keep = col >= 0
+            return model.proba(model.scores(doc[keep], col[keep], counts[keep], len(texts)))
+
+        ps = proba(self.sector, self._sector_cols)
+        pc = proba(self.complaint, self._complaint_cols)[:, self._complaint_idx]
         top2 = np.argsort(-ps, axis=1, kind="stable")[:, :2].tolist()
         out = []
-        for text, fo, f, p, c, (best, second) in zip(texts, folded, feats, ps.tolist(), pc.tolist(), top2):
-            u, reasons = urgency(text or "", fo)
-            if f == ["empty"]:  # nothing to go on: unknown, low confidence
+        for text, fo, toks, (_, empty), p, c, (best, second) in zip(texts, folded, tokens, found, ps.tolist(), pc.tolist(), top2):
+            u, reasons = urgency(text or "", fo, toks)
+            if empty:  # nothing to go on: unknown, low confidence
                 out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, ()))
                 continue
             out.append(What(

@@ -87,3 +87,50 @@ def test_numpy_prediction_equals_scikit_learn():
         s = clf.decision_function(vec.transform(queries))
         s = s if s.ndim == 2 else np.column_stack([-s / 2, s / 2])
         assert np.allclose(model.predict_proba(queries), softmax(s / 1.7, axis=1), atol=1e-9)
+
+
+def test_urgency_anchors_never_hide_a_rule():
+    """A rule runs its regex only when its anchors occur: they must hold wherever the regex matches."""
+    from functools import reduce
+    from operator import or_
+
+    from nlp import urgency as U
+    from nlp.text import WORD, fold
+
+    phrases = ["второй день", "пятые сутки", "3 дня без воды", "несколько недель", "целую неделю", "уже неделю",
+               "с понедельника", "с воскресенья", "который год", "сколько можно", "угроза жизни", "опасно для жизни",
+               "может рухнуть", "может обрушиться", "утечка газа", "пахнет газом", "запах газа", "оголённые провода",
+               "провода висят", "провод на земле", "открытый люк", "обрушение", "пожар", "искрит", "погибли", "дети",
+               "ребёнок", "бабушка", "весь посёлок", "всю улицу", "всей станицы", "несколько домов", "сотни жителей",
+               "тысячи людей", "целый квартал", "авария", "прорвало трубу", "подтопление", "ЧС", "эвакуация",
+               "замерзаем", "мороз без отопления", "без тепла в мороз", "скорая не приехала", "скорая не едет"]
+    texts = phrases + [e.text for e in corpus.load()]
+    fired = set()
+    for text in texts:
+        folded = fold(text)
+        mask = reduce(or_, map(U._group_mask, WORD.findall(folded)), 0)
+        for (name, _, pattern), needs in zip(U._RULES, U._NEEDS):
+            if pattern.search(folded):
+                fired.add(name)
+                assert any(mask & need == need for need in needs), (name, text)
+    assert fired == {name for name, _, _ in U._RULES}
+
+
+def test_column_path_equals_the_feature_strings(model):
+    """Prediction maps each word to vocabulary columns once (FeatureColumns); the probabilities must be
+    those of the feature strings the models were trained on (featurize)."""
+    import numpy as np
+
+    from nlp.features import featurize
+
+    texts = [e.text for e in corpus.load()[:600]] + ["", "   ", "1 2 3", "не не не вывозят мусор", "Щас ваще нет света!!!"]
+    results = model.analyse_batch(texts)
+    feats = [featurize(t, model.lexicon) for t in texts]
+    ps = model.sector.predict_proba(feats)
+    pc = model.complaint.predict_proba(feats)[:, model.complaint.classes.index("complaint")]
+    for r, p, c, f in zip(results, ps, pc, feats):
+        if f == ["empty"]:
+            assert r.sector_confidence == 0.0
+            continue
+        assert r.sector == model.sector.classes[int(np.argmax(p))]
+        assert abs(r.sector_confidence - p.max()) < 1e-4 and abs(r.complaint_score - c) < 1e-4
