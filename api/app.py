@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -14,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import dashboard, open311
 from api.context import AppContext
-from api.lease import WarehouseLease
+from warehouse.lease import WarehouseLease
 from tsur.config import Settings
 from warehouse.session import WarehouseError
 
@@ -41,7 +42,12 @@ def create_app(settings: Settings) -> FastAPI:
                 ctx.areas_geojson(region)
             except Exception as exc:  # an unknown region: the page says so, the API still serves
                 log.warning("no municipal areas for %s: %s", region, exc)
+        stop = threading.Event()
+        warm = threading.Thread(target=ctx.keep_baselines_warm, args=(stop,), name="tsur-baselines", daemon=True)
+        warm.start()
         yield
+        stop.set()
+        warm.join(timeout=30)
         ctx.lease.close()
 
     app = FastAPI(

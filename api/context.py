@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
 
 from api import keys
-from api.lease import WarehouseLease
+from warehouse.lease import WarehouseLease
 from api.queries import BaselineCache
 from tsur.config import Settings
 
 KEY_HEADER = "X-API-Key"
+log = logging.getLogger("tsur.api")
 
 
 @dataclass
@@ -34,6 +36,24 @@ class AppContext:
                 frame["geometry"] = frame.geometry.simplify(0.001, preserve_topology=True)
                 self._areas[region] = json.dumps(json.loads(frame.to_json(drop_id=True)), ensure_ascii=False)
             return self._areas[region]
+
+    def keep_baselines_warm(self, stop: threading.Event, every_s: float = 60.0) -> None:
+        """Until ``stop``: keep the heat-map baselines of today (Moscow) cached for every region,
+        sector and resolution (past data: a few queries when the day turns or the cache expires)."""
+        from datetime import datetime
+
+        from api.dashboard import MSK
+        from api.queries import warm_baselines
+        from nlp.corpus import SECTORS
+
+        while not stop.is_set():
+            today = datetime.now(MSK).date()
+            for region in self.settings.regions:
+                try:
+                    warm_baselines(self.lease.run, self.baselines, region, today, ["all", *SECTORS])
+                except Exception as exc:  # the store busy or unreachable: the requests compute them
+                    log.info("could not warm the heat-map baselines of %s: %s", region, exc)
+            stop.wait(every_s)
 
     def run(self, fn, scope: str | None = None, presented: str | None = None):
         """Run ``fn(client)`` on the warehouse thread, after checking the API key when ``scope`` is

@@ -55,11 +55,30 @@ class BaselineCache:
         with self._lock:
             self._items.clear()
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
 
 def heatmap_baseline(client, region: str, day: date, sector: str, resolution: int) -> dict[str, float]:
     rows = client.query(named_query("dashboard_heatmap_baseline"),
                         parameters={"region": region, "day": day, "sector": sector, "resolution": resolution}).result_rows
     return {h3: float(b) for h3, b in rows}
+
+
+def warm_baselines(run, cache: BaselineCache, region: str, day: date, sectors: list[str], resolutions=(7, 8)) -> int:
+    """Compute the heat-map baselines of a day not in the cache (``run(fn)`` runs ``fn(client)`` on
+    the warehouse, one query at a time, so requests go between them); returns how many were computed.
+    The dashboard keeps today's warm (``AppContext.keep_baselines_warm``): its first map is not a
+    28-day count."""
+    done = 0
+    for resolution in resolutions:
+        for sector in sectors:
+            key = (region, day, sector, resolution)
+            if cache.get(key) is None:
+                cache.put(key, run(lambda c: heatmap_baseline(c, region, day, sector, resolution)))
+                done += 1
+    return done
 
 
 def heatmap_cells(client, region: str, day: date, sector: str, resolution: int, cache: BaselineCache | None = None) -> list[dict]:

@@ -142,7 +142,7 @@ def main() -> None:
 
 
 def run(dsn: str, env: dict, store: Path, args) -> None:
-    from api.lease import MAX_HOLD_S
+    from warehouse.lease import MAX_HOLD_S
     from reports import sla
     from warehouse.queries import named_query
     from warehouse.session import warehouse_session
@@ -186,8 +186,8 @@ def run(dsn: str, env: dict, store: Path, args) -> None:
     from fastapi.testclient import TestClient
 
     q = {"region": REGION, "day": DAY.isoformat()}
-    urls = [("heat map (baseline cached)", "/api/heatmap", {**q, "sector": "all", "resolution": 7}, False),
-            ("heat map (baseline not cached)", "/api/heatmap", {**q, "sector": "all", "resolution": 7}, True),
+    urls = [("heat map (baseline warm)", "/api/heatmap", {**q, "sector": "all", "resolution": 7}, False),
+            ("heat map (baseline cold)", "/api/heatmap", {**q, "sector": "all", "resolution": 7}, True),
             ("SLA table", "/api/sla", q, False), ("newest incidents", "/api/incidents", {**q, "sector": "all"}, False),
             ("alerts feed", "/api/alerts", {**q, "sector": "all"}, False)]
     print(f"\nHTTP requests through the app (one warehouse session shared by a burst, reopened every "
@@ -195,6 +195,10 @@ def run(dsn: str, env: dict, store: Path, args) -> None:
     app = create_app(settings)
     with TestClient(app) as http:
         ctx = app.state.tsur
+        t0 = time.perf_counter()        # the app warms today's baselines at start: let it finish first
+        while len(ctx.baselines) < 2 * (1 + len(SECTORS)) and time.perf_counter() - t0 < 120:
+            time.sleep(0.2)
+        print(f"  (the app's baseline warm-up: {len(ctx.baselines)} baselines in {time.perf_counter() - t0:.1f} s)")
         for name, url, params, cold in urls:
             assert http.get(url, params=params).status_code == 200
 
@@ -215,7 +219,7 @@ def run(dsn: str, env: dict, store: Path, args) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {rss:.0f} MB (chDB runs in this process)")
     for name in ("heat map, uncached (all sectors)", "heat map, uncached (one sector)", "SLA table",
-                 "HTTP heat map (baseline cached)", "HTTP heat map (baseline not cached)", "HTTP SLA table"):
+                 "HTTP heat map (baseline warm)", "HTTP heat map (baseline cold)", "HTTP SLA table"):
         verdict = "met" if results[name] <= TARGET_MS else "MISSED"
         print(f"target p95 ≤ {TARGET_MS:.0f} ms, {name}: {verdict} ({results[name]:.1f} ms)")
 

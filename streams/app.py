@@ -16,6 +16,7 @@ redelivered message is stored once; a replayed post keeps its incident. The stre
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -36,7 +37,7 @@ from streams.status_events import STATUS_COLUMNS, parse_status_event
 from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
 from warehouse.batch_writer import BatchWriter
-from warehouse.session import WarehouseError, warehouse_session
+from warehouse.session import WarehouseError
 
 log = logging.getLogger("tsur.worker")
 settings = Settings.from_env()
@@ -109,9 +110,12 @@ class Core:
         and after a rebalance gave this worker partitions another worker was writing."""
         t0 = time.perf_counter()
         builder, tension = IncidentBuilder(), TensionMonitor()
-        with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
+
+        def read(client) -> None:
             builder.restore(state.open_incidents(client, WINDOW))
             tension.restore(state.recent_complaints(client), state.active_alerts(client))
+
+        writer.run(read)
         self.builder, self.tension = builder, tension
         log.info("state rebuilt in %.1f s (%d open incidents)", time.perf_counter() - t0, len(builder.by_id))
 
@@ -143,8 +147,7 @@ async def until_stored(fn, *args) -> object:
 
 
 def _known(post_ids: list[str]) -> dict[str, str]:
-    with warehouse_session(settings.clickhouse_dsn, settings.warehouse_lock_timeout) as client:
-        return state.known_posts(client, post_ids)
+    return writer.run(lambda client: state.known_posts(client, post_ids))
 
 
 @app.on_partitions_assigned.connect
@@ -324,6 +327,7 @@ async def report_progress() -> None:
 
 
 def main() -> None:
+    atexit.register(writer.close)       # close the warehouse session (chDB) before the interpreter goes
     threading.Thread(target=core.load_models, name="load-models", daemon=True).start()
     app.main()
 

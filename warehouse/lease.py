@@ -1,13 +1,15 @@
-"""The web app's access to the warehouse: one thread owns a ``warehouse_session`` and runs every
-query of the app, opening the session on demand and closing it after a short idle time.
+"""A process's access to the warehouse: one thread owns a ``warehouse_session`` and runs every
+query and insert of the process, opening the session on demand and closing it after a short idle
+time. Used by the web app (dashboard, Open311 API) and by the stream worker's BatchWriter.
 
 Why: the embedded store (chDB) lets one process at a time open it, so a session must be short
-(the Faust worker and Airflow tasks take turns through the store lock) — but opening it costs
-~60 ms on the sample and ~300 ms on a store of ten million incidents. A page load fires a burst
-of requests; they share one session, which is closed ``linger`` seconds after the burst (and at
-the latest ``max_hold`` seconds after it was opened, so a steadily polled dashboard cannot starve
-the worker). One owning thread also keeps chDB's client on the thread that opened it. For a
-server DSN the same holds with a cheap open.
+(the Faust worker, the web app and Airflow tasks take turns through the store lock) — but opening
+it costs ~60 ms on the sample and ~300 ms on a store of ten million incidents. A page load fires a
+burst of requests, a worker batch a lookup and an insert; they share one session, which is closed
+``linger`` seconds after the burst (and at the latest ``max_hold`` seconds after it was opened,
+then the store is left free for ``YIELD_S`` so that a process waiting for the lock gets its turn:
+a busy worker or a steadily polled dashboard cannot starve the others). One owning thread also
+keeps chDB's client on the thread that opened it. For a server DSN the same holds with a cheap open.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ T = TypeVar("T")
 
 LINGER_S = 1.0
 MAX_HOLD_S = 5.0
+YIELD_S = 0.2          # > the lock's poll interval (filelock: 0.05 s)
 
 
 class WarehouseLease:
@@ -45,7 +48,7 @@ class WarehouseLease:
         return fut.result(timeout)
 
     def close(self) -> None:
-        """Close the session (if open) and stop the thread."""
+        """Close the session (if open) and stop the thread (a later ``run`` starts a new one)."""
         if self._thread is not None and self._thread.is_alive():
             self._jobs.put(None)
             self._thread.join(timeout=30)
@@ -97,5 +100,6 @@ class WarehouseLease:
                     fut.set_exception(exc)
                 if time.monotonic() - opened_at >= self.max_hold:
                     shut()
+                    time.sleep(YIELD_S)         # let a waiting process take the lock before we reopen
         finally:
             shut()

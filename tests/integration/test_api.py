@@ -237,6 +237,31 @@ def test_dashboard_endpoints(api):
     assert api.get("/api/heatmap", params={**q, "sector": "parking"}).status_code == 422
 
 
+def test_heatmap_baseline_reads_daily_products_and_counts_other_days_live(api):
+    """The 28-day baseline reads report_heatmap_daily for the days the DAG has computed and counts the
+    other days from incident_days: either way the same numbers."""
+    q = {"region": REGION, "day": DAY.isoformat(), "sector": "all", "resolution": 8}
+
+    def baselines() -> dict[str, float]:
+        api.app.state.tsur.baselines.clear()
+        return {f["properties"]["h3"]: f["properties"]["baseline"] for f in api.get("/api/heatmap", params=q).json()["features"]}
+
+    def command(query: str, **params) -> None:
+        api.app.state.tsur.lease.run(lambda c: c.command(query, parameters=params))
+
+    with_products = baselines()
+    assert sum(v > 0 for v in with_products.values()) > 10
+    command("DELETE FROM report_heatmap_daily WHERE day = {d:Date}", d=DAY - timedelta(days=1))    # that day: live now
+    assert baselines() == with_products
+    # a product row is what is read for its day: 28 incidents in a cell on a day without incidents = +1 a day
+    cell = max(with_products, key=with_products.get)
+    command("INSERT INTO report_heatmap_daily (day, region, resolution, h3, sector, incidents, computed_at) "
+            "VALUES ({d:Date}, {r:String}, 8, {h:String}, 'all', 28, now64(3))", d=DAY - timedelta(days=5), r=REGION, h=cell)
+    after = baselines()
+    assert after[cell] == pytest.approx(with_products[cell] + 1.0, abs=0.0015)    # both rounded to 3 places
+    assert {h: v for h, v in after.items() if h != cell} == {h: v for h, v in with_products.items() if h != cell}
+
+
 # ---------------------------------------------------------------- new requests → posts.raw
 def test_post_new_request_goes_to_posts_raw(api, store, broker):
     from intake.raw_post import parse_raw_post, post_id_for
