@@ -155,6 +155,7 @@ async def on_partitions_assigned(app, assigned, **kwargs) -> None:
     """With several workers, a rebalance moves partitions (and so regions' incidents) between them:
     the state other workers wrote meanwhile must be read back before this worker goes on."""
     mine = {tp.partition for tp in assigned if tp.topic == posts_raw.get_topic_name()}
+    log.info("posts.raw partitions assigned: %s", sorted(mine))
     gained = mine - (core.partitions or set())
     if gained and core.ready.is_set():      # before that, the start-up load reads the state anyway
         core.stale = True

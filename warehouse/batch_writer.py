@@ -17,15 +17,17 @@ from warehouse.lease import WarehouseLease
 from warehouse.session import WarehouseError
 
 T = TypeVar("T")
-LINGER_S = 2.0
-MAX_HOLD_S = 3.0
+LINGER_S = 0.5
+MAX_HOLD_S = 1.0
 
 
 class BatchWriter:
     def __init__(self, dsn: str, lock_timeout: float = 120.0):
         self.dsn = dsn
-        # a batch = lookup, enrichment (< 2 s), insert: one session; given back after 3 s of traffic
-        self.lease = WarehouseLease(dsn, lock_timeout, linger=LINGER_S, max_hold=MAX_HOLD_S)
+        # a batch = lookup, enrichment, insert: one session, given back after 1 s of traffic at the
+        # latest — and never held for more than half the lock timeout that others wait with
+        self.lease = WarehouseLease(dsn, lock_timeout, linger=min(LINGER_S, lock_timeout / 4),
+                                    max_hold=min(MAX_HOLD_S, lock_timeout / 2))
         self.last_insert_seconds = 0.0
 
     def run(self, fn: Callable[..., T]) -> T:

@@ -414,4 +414,6 @@ def test_openapi_schema_fuzzed_without_server_errors(api, store, broker):
     for _, status in calls:
         by_status[status] = by_status.get(status, 0) + 1
     print(f"schemathesis: {len(calls)} calls over {len(operations)} operations, responses by status {dict(sorted(by_status.items()))}")
-    assert len(calls) >= 10 * len(operations) and 200 in by_status and 201 in by_status
+    # generated bodies rarely pass validation, so a 201 is not guaranteed here: a valid POST is
+    # test_post_new_request_goes_to_posts_raw
+    assert len(calls) >= 10 * len(operations) and 200 in by_status and {400, 422} & set(by_status)

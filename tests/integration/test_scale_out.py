@@ -1,6 +1,7 @@
 """Two Faust workers share posts.raw (key = region, so a region's posts keep their order in one
 partition): one is killed and restarted, the partitions move twice, and ClickHouse ends with
 every post once and every incident counted exactly (state rebuilt from ClickHouse on rebalance)."""
+import re
 import time
 
 import pytest
@@ -24,9 +25,15 @@ def stack(settings, tsur_env):
 
 def test_two_workers_share_partitions_and_survive_a_rebalance(stack):
     n = 12_000
-    assert stack.publish(valid_posts(n, regions=8)) == n
     a = stack.start_worker("worker-a", env={"TSUR_WORKER_WEB_PORT": str(free_port())})
     b = stack.start_worker("worker-b", env={"TSUR_WORKER_WEB_PORT": str(free_port())})
+    # both in the group with partitions before the posts arrive: one worker alone is fast enough to
+    # store a quarter of the stream before the other has joined
+    deadline = time.monotonic() + 180
+    while not all(re.search(r"posts\.raw partitions assigned: \[\d", open(w.log_path, errors="replace").read()) for w in (a, b)):
+        assert a.alive() and b.alive() and time.monotonic() < deadline, a.tail(20) + b.tail(20)
+        time.sleep(0.5)
+    assert stack.publish(valid_posts(n, regions=8)) == n
     stack.wait_stored(n // 4, timeout=180, worker=a)
     b.kill()                                              # partitions move to a
     killed_at = time.monotonic()
