@@ -1,6 +1,6 @@
 """Rows per second of one ClickHouse insert stream, the way the worker writes: batches of the
 stream's own rows (posts_raw + incidents + posts_enriched from the pure core on sample posts),
-through warehouse.batch_writer.BatchWriter (chDB: the store opened under the lock per batch) —
+through warehouse.batch_writer.BatchWriter (chDB: one session under the lock, held for up to 1 s of batches) —
 and, for comparison, one client kept open.
 
     .venvs/stream/bin/python bench/insert.py [--batches 40] [--batch-size 2000] [--dsn chdb:///tmp/x]
@@ -60,7 +60,7 @@ def main() -> None:
     for b in batches:
         writer.insert_many(b)
     took = time.perf_counter() - t0
-    print(f"worker path (BatchWriter, store opened per batch): {args.batches * rows_per_batch / took:,.0f} rows/s, "
+    print(f"worker path (BatchWriter, one session held up to 1 s): {args.batches * rows_per_batch / took:,.0f} rows/s, "
           f"{args.batches * len(posts) / took:,.0f} posts/s, {took / args.batches * 1000:.0f} ms per batch")
     if dsn.startswith("chdb:"):
         client = open_client(dsn)
