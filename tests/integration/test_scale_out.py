@@ -37,7 +37,10 @@ def test_two_workers_share_partitions_and_survive_a_rebalance(stack):
     stack.wait_stored(n // 4, timeout=180, worker=a)
     b.kill()                                              # partitions move to a
     killed_at = time.monotonic()
-    stack.wait_stored(n * 3 // 4, timeout=180, worker=a)     # more than a's own half: needs b's partitions
+    deadline = time.monotonic() + 120                     # b held partitions: the group gives them to a
+    while "gained posts.raw partitions" not in open(a.log_path, errors="replace").read():
+        assert a.alive() and time.monotonic() < deadline, "worker a never took over b's partitions:\n" + a.tail(30)
+        time.sleep(0.5)
     b = stack.start_worker("worker-b2", env={"TSUR_WORKER_WEB_PORT": str(free_port())})   # and some move back
     stack.wait_stored(n, timeout=240, worker=a)
     took = time.monotonic() - killed_at
