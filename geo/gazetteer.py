@@ -17,16 +17,18 @@ The cleaned table is cached as Parquet under the cache dir on first use.
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CACHE_VERSION = "g3"
 FEDERAL_CITIES = {"Москва", "Санкт-Петербург", "Севастополь"}
@@ -92,6 +94,8 @@ def clean_municipality(name: str, region: str) -> str:
 
 
 def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd  # here, not at import: a loaded place resolver does without pandas (≈80 MB)
+
     df = pd.DataFrame({
         "name": raw["settlement"].astype(str).str.strip(),
         "type": raw["type"].astype(str).str.strip(),
@@ -124,6 +128,8 @@ def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def city_rows_from_districts(df: pd.DataFrame) -> pd.DataFrame:
+    import pandas as pd
+
     """A city the source lists only by its city districts (type 'р-н': Уфа, Астрахань) gets a row of
     its own: population the districts' sum, coordinates their population-weighted centre, ОКТМО the
     municipality's + '001' (the code of a городской округ's main settlement, as for every other city)."""
@@ -150,6 +156,8 @@ class Gazetteer:
 
     @classmethod
     def load(cls, cache_dir: Path | None = None) -> "Gazetteer":
+        import pandas as pd
+
         cache_dir = cache_dir or default_cache_dir()
         path = cache_dir / f"settlements-{CACHE_VERSION}.parquet"
         if path.exists():
@@ -164,27 +172,3 @@ class Gazetteer:
 
     def __len__(self) -> int:
         return len(self.table)
-
-    @cached_property
-    def _coords(self) -> np.ndarray:
-        return np.radians(self.table[["lat", "lon"]].to_numpy(dtype=np.float64))
-
-    @cached_property
-    def _tree(self):
-        from scipy.spatial import cKDTree
-
-        lat, lon = self._coords[:, 0], self._coords[:, 1]
-        xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
-        return cKDTree(xyz)
-
-    def nearest(self, lat: float, lon: float) -> tuple[int, float]:
-        """The settlement nearest to a point and its distance in km."""
-        la, lo = math.radians(lat), math.radians(lon)
-        d, i = self._tree.query([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
-        return int(i), float(2 * 6371.0 * math.asin(min(1.0, d / 2)))
-
-    def distance_km(self, i: int, lat: float, lon: float) -> float:
-        la1, lo1 = self._coords[i]
-        la2, lo2 = math.radians(lat), math.radians(lon)
-        h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-        return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))

@@ -17,13 +17,15 @@ import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
+from heapq import nlargest
+from itertools import compress
 from pathlib import Path
 
 import h3
 
 from geo.gazetteer import Gazetteer
-from nlp.text import cases, is_common_word, lemmas, tags
+from geo.points import SettlementPoints
+from nlp.text import WORD_CACHE, cases, is_common_word, lemmas, tags
 
 ALIASES_PATH = Path(__file__).resolve().parent / "data" / "aliases.csv"
 _TOKEN_SPLIT = re.compile(r"([0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*)")
@@ -75,12 +77,15 @@ def fold(s: str) -> str:
 _ENDING = re.compile(r"(?:ами|ями|ого|его|ому|ему|ой|ей|ом|ем|ах|ях|ам|ям|ов|ев|ую|юю|ая|яя|ые|ие|ый|ий|ых|их|а|я|ы|и|е|у|ю|о)$")
 
 
-@lru_cache(maxsize=400_000)
-def forms(part: str) -> frozenset[str]:
+def word_forms(part: str) -> frozenset[str]:
     """The part, its normal forms, and a crude stem ('~ол' for 'ола'/'олы'): inflected names meet."""
     stem = _ENDING.sub("", part)
     extra = ("~" + stem,) if len(stem) >= 2 else ()
     return frozenset((part, *lemmas(part), *extra))
+
+
+# the parts of possible names (capitalised words that some indexed name starts with) are few
+forms = lru_cache(maxsize=WORD_CACHE // 4)(word_forms)
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,11 @@ def word_info(word: str, may_start) -> tuple[str, tuple[str, ...], bool, int, in
 
 
 class _Tokens:
-    """The word tokens of a text as parallel lists (no object per token: a post has ~40 words and
+    """The word tokens of a text as parallel tuples (no object per token: a post has ~40 words and
     only a few can be places). ``seps[i]`` is the text before token i (``seps[n]`` after the last);
-    character offsets are computed only when a span is needed. ``info[i]`` is ``word_info``."""
-    __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "n")
+    character offsets are computed only when a span is needed. ``info[i]`` is the resolver's
+    per-word record (``PlaceResolver._word``), and each of its fields is also a tuple over the tokens."""
+    __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "upper", "lower", "starts", "n")
 
     def __init__(self, text: str, info_of):
         pieces = _TOKEN_SPLIT.split(text[:20_000])
@@ -135,10 +141,11 @@ class _Tokens:
         self.words = pieces[1::2]
         self.seps = pieces[0::2]
         self.info = info = info_of(self.words)
-        self.folded = [x[0] for x in info]
-        self.parts = [x[1] for x in info]
-        self.capital = [x[2] for x in info]
         self.n = len(self.words)
+        if info:
+            self.folded, self.parts, self.capital, self.upper, self.lower, self.starts = list(zip(*info))[:6]
+        else:
+            self.folded = self.parts = self.capital = self.upper = self.lower = self.starts = ()
 
     def start(self, i: int) -> int:
         return sum(map(len, self.seps[:i + 1])) + sum(map(len, self.words[:i]))
@@ -165,7 +172,7 @@ class _Tokens:
             head = self.text[:2000]
             upper, lower = len(head) - len(head.translate(_DROP_UPPER)), len(head) - len(head.translate(_DROP_LOWER))
         else:
-            upper, lower = sum(map(itemgetter(3), self.info)), sum(map(itemgetter(4), self.info))
+            upper, lower = sum(self.upper), sum(self.lower)
         return upper + lower > 20 and upper > 1.5 * lower
 
 
@@ -178,12 +185,17 @@ class _Mention:
     alias_note: str = ""
     prep: str = ""           # the word before the name ('в', 'из', 'на' …)
     parts: int = 1           # word parts of the matched name
+    biggest: int = 0         # the largest population among the rows
+
+
+_REGION_ALONE = frozenset({"Республика Татарстан", "Республика Башкортостан", "Республика Дагестан"})
 
 
 class PlaceResolver:
     @classmethod
     def load(cls, gazetteer: Gazetteer | None = None, cache_dir: Path | None = None, h3_resolution: int = 8) -> "PlaceResolver":
-        """Build the name indexes once and cache them (about 10 s to build, under 2 s to load)."""
+        """Build the name indexes once and cache them (about 10 s to build, under 2 s to load). A
+        loaded resolver holds its own columns of the gazetteer, not the table."""
         import hashlib
         import os
         import pickle
@@ -191,7 +203,6 @@ class PlaceResolver:
         from geo.gazetteer import CACHE_VERSION, default_cache_dir
 
         cache_dir = cache_dir or default_cache_dir()
-        gazetteer = gazetteer or Gazetteer.load(cache_dir)
         digest = hashlib.sha256(Path(__file__).read_bytes())
         if ALIASES_PATH.exists():
             digest.update(ALIASES_PATH.read_bytes())
@@ -201,11 +212,10 @@ class PlaceResolver:
                 state = pickle.load(fh)
             obj = cls.__new__(cls)
             obj.__dict__.update(state)
-            obj.gz = gazetteer
             obj.h3_resolution = h3_resolution
             return obj
-        obj = cls(gazetteer, h3_resolution)
-        state = {k: v for k, v in obj.__dict__.items() if k not in ("gz", "h3_resolution")}
+        obj = cls(gazetteer or Gazetteer.load(cache_dir), h3_resolution)
+        state = {k: v for k, v in obj.__dict__.items() if k != "h3_resolution"}
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
@@ -214,24 +224,29 @@ class PlaceResolver:
         return obj
 
     def __init__(self, gazetteer: Gazetteer, h3_resolution: int = 8):
-        self.gz = gazetteer
         self.h3_resolution = h3_resolution
         t = gazetteer.table
-        self._name = t["name"].tolist()
-        self._type = t["type"].tolist()
-        self._type_name = t["type_name"].tolist()
-        self._region = t["region"].tolist()
-        self._muni = t["municipality"].tolist()
+        shared: dict[str, str] = {}             # one string object per distinct value (≈70 MB less)
+
+        def column(name: str) -> list[str]:
+            return [shared.setdefault(v, v) for v in t[name].tolist()]
+
+        self._name = column("name")
+        self._type = column("type")
+        self._type_name = column("type_name")
+        self._region = column("region")
+        self._muni = column("municipality")
         self._oktmo = t["oktmo"].tolist()
-        self._muni_oktmo = t["municipality_oktmo"].tolist()
+        self._muni_oktmo = column("municipality_oktmo")
+        self.points = SettlementPoints(t["lat"], t["lon"])
         self._pop = t["population"].tolist()
         self._lat = t["lat"].tolist()
         self._pop_score = [0.45 * math.log10(p + 1) for p in self._pop]
         self._lon = t["lon"].tolist()
         self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
-        self._gate: dict[str, bool] = {}      # word part → may a name start with it (filled while resolving)
-        self._words: dict[str, tuple] = {}    # word → word_info (filled while resolving)
+        self._words: dict[str, tuple] = {}    # word → _word (filled while resolving)
+        self._region_alone: dict[str, str] = {}   # capitalised word → the region it names alone, or ''
         by_name: dict[str, list[int]] = {}
         for i, name in enumerate(self._name):
             by_name.setdefault(fold(name), []).append(i)
@@ -318,25 +333,38 @@ class PlaceResolver:
     # ------------------------------------------------------------------ resolve
     def _may_start(self, part: str) -> bool:
         """Can a name in the index start with this word part (any of its forms)? Most words cannot:
-        the mention scan looks only at those that can. Memoised per part."""
-        hit = self._gate.get(part)
-        if hit is None:
-            single, first = self._single, self._multi_first
-            hit = any(f in single or f in first for f in forms(part))
-            if len(self._gate) > 400_000:
-                self._gate.clear()
-            self._gate[part] = hit
-        return hit
+        the mention scan looks only at those that can. (Asked once per distinct word: ``_infos``.)"""
+        single, first = self._single, self._multi_first
+        return any(f in single or f in first for f in word_forms(part))
+
+    def _word(self, word: str) -> tuple:
+        """``word_info`` plus what the mention scan needs of a word that can start a name: the
+        settlements its single-part name may mean (sorted rows, note, largest population) and
+        whether a longer name can start with it."""
+        info = word_info(word, self._may_start)
+        single, multi = None, False
+        if info[5]:
+            parts = info[1]
+            f0 = forms(parts[0])
+            first = self._multi_first
+            multi = any(a in first for a in f0 if not a.startswith("~"))
+            if len(parts) == 1:
+                found = [entry for f in f0 for entry in self._single.get(f, ())]
+                if found:
+                    rows = sorted({r for entry in found for r in entry[0]})
+                    note = "alias" if any(e[1] == "alias" for e in found) else found[0][1]
+                    single = (rows, note, max(self._pop[r] for r in rows))
+        return info + (single, multi)
 
     def _infos(self, words: list[str]) -> list[tuple]:
-        """``word_info`` of each word, memoised per distinct word."""
+        """``_word`` of each word, memoised per distinct word."""
         infos = list(map(self._words.get, words))
         if None in infos:
-            if len(self._words) > 400_000:
+            if len(self._words) >= WORD_CACHE:
                 self._words.clear()
             for k, w in enumerate(words):
                 if infos[k] is None:
-                    infos[k] = self._words[w] = word_info(w, self._may_start)
+                    infos[k] = self._words[w] = self._word(w)
         return infos
 
     def _tokens(self, text: str) -> _Tokens:
@@ -344,11 +372,11 @@ class PlaceResolver:
 
     def _mentions(self, tx: _Tokens, shouting: bool) -> list[_Mention]:
         out: list[_Mention] = []
-        n, F, P, capital = tx.n, tx.folded, tx.parts, tx.capital
+        n, F, P, capital, info = tx.n, tx.folded, tx.parts, tx.capital, tx.info
         # tokens that can start a mention: capitalised, after a type marker, known as a place in
         # lower case, or anywhere in an all-caps post (the exact conditions follow)
-        cands = [i for i, x in enumerate(tx.info)
-                 if x[5] and (x[2] or x[6] or shouting or (i and F[i - 1] in SETTLEMENT_MARKERS))]
+        cands = [i for i in compress(range(n), tx.starts)
+                 if capital[i] or info[i][6] or shouting or (i and F[i - 1] in SETTLEMENT_MARKERS)]
         nxt_free = 0                            # tokens before this are inside a found mention
         for i in cands:
             if i < nxt_free:
@@ -364,42 +392,58 @@ class PlaceResolver:
             # place (lower-case 'в краснодаре'); in an all-caps post, anywhere
             if not (capital[i] or marker or shouting or "Geox" in tags(P[i][0])):
                 continue
-            # the parts from this token on (a name may span hyphen parts and tokens)
-            flat: list[tuple[str, int]] = []
-            for k in range(i, min(n, i + 4)):
-                flat.extend((p, k) for p in P[k])
-            f0 = forms(flat[0][0])
-            found: list[tuple[int, tuple[int, ...], str]] = []   # (number of parts, rows, note)
-            if len(P[i]) == 1:
-                for f in f0:
-                    for rows, note in self._single.get(f, ()):
-                        found.append((1, rows, note))
-            if len(flat) > 1:
-                f1 = forms(flat[1][0])
-                for a in f0:
-                    if a.startswith("~") or a not in self._multi_first:
-                        continue
-                    for b in f1:
-                        for rest, rows, note in self._multi.get((a, b), ()):
-                            size = 2 + len(rest)
-                            if size > len(flat) or not all(rest[j] & forms(flat[2 + j][0]) for j in range(len(rest))):
-                                continue
-                            last_tok = flat[size - 1][1]
-                            # the name must end at a token boundary
-                            if size < len(flat) and flat[size][1] == last_tok:
-                                continue
-                            found.append((size, rows, note))
-            if not found:
+            single, multi = info[i][7], info[i][8]
+            if multi and i + 1 < n or len(P[i]) > 1:
+                found = self._longest(tx, i, single)
+                if found is None:
+                    continue
+                size, last, rows, note, biggest = found
+            elif single is not None:            # a one-word name (most): known from the word alone
+                size, last = 1, i
+                rows, note, biggest = single
+            else:
                 continue
-            size = max(f[0] for f in found)
-            rows = sorted({r for f in found if f[0] == size for r in f[1]})
-            note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
-            best = _Mention(i, flat[size - 1][1], rows, marker, note,
-                            prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev, size)
+            best = _Mention(i, last, rows, marker, note,
+                            prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev,
+                            size, biggest)
             if self._plausible(best, tx, shouting):
                 out.append(best)
                 nxt_free = best.last + 1
         return out
+
+    def _longest(self, tx: _Tokens, i: int, single) -> tuple | None:
+        """The longest name starting at token i: (word parts, last token, rows, note, largest population)."""
+        n, P = tx.n, tx.parts
+        # the parts from this token on (a name may span hyphen parts and tokens)
+        flat: list[tuple[str, int]] = []
+        for k in range(i, min(n, i + 4)):
+            flat.extend((p, k) for p in P[k])
+        found: list[tuple[int, list[int] | tuple[int, ...], str]] = []   # (number of parts, rows, note)
+        if len(P[i]) == 1 and single is not None:
+            found.append((1, single[0], single[1]))
+        if len(flat) > 1:
+            f0, f1 = forms(flat[0][0]), forms(flat[1][0])
+            for a in f0:
+                if a.startswith("~") or a not in self._multi_first:
+                    continue
+                for b in f1:
+                    for rest, rows, note in self._multi.get((a, b), ()):
+                        size = 2 + len(rest)
+                        if size > len(flat) or not all(rest[j] & forms(flat[2 + j][0]) for j in range(len(rest))):
+                            continue
+                        last_tok = flat[size - 1][1]
+                        # the name must end at a token boundary
+                        if size < len(flat) and flat[size][1] == last_tok:
+                            continue
+                        found.append((size, rows, note))
+        if not found:
+            return None
+        size = max(f[0] for f in found)
+        if size == 1:
+            return 1, i, single[0], single[1], single[2]
+        rows = sorted({r for f in found if f[0] == size for r in f[1]})
+        note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
+        return size, flat[size - 1][1], rows, note, max(self._pop[r] for r in rows)
 
     def _plausible(self, m: _Mention, tx: _Tokens, shouting: bool) -> bool:
         word, first_part, capital = tx.words[m.first], tx.parts[m.first][0], tx.capital[m.first]
@@ -419,7 +463,7 @@ class PlaceResolver:
             return True                         # 'Нижний Тагил', 'Усть-Лабинск': a capitalised multi-part name
         t = tags(first_part)
         geo_word = "Geox" in t
-        biggest = max(self._pop[r] for r in m.rows)
+        biggest = m.biggest
         person = bool({"Name", "Patr"} & t) or ("Surn" in t and not geo_word)
         if person and not geo_word:
             return capital and not shouting and biggest >= 20_000   # 'Кропоткин', 'Энгельс' (towns) vs 'Жукова'
@@ -437,7 +481,7 @@ class PlaceResolver:
         common = bool(t & {"ADJF", "VERB", "INFN", "ADVB", "PRTF", "CONJ", "PREP", "NPRO", "PRCL", "NUMR", "PRED", "COMP", "GRND", "ADJS", "PRTS", "INTJ"}) \
             or ("NOUN" in t and is_common_word(first_part))
         if shouting:
-            return not common and len(m.rows) > 0 and max(self._pop[r] for r in m.rows) >= 5000
+            return not common and len(m.rows) > 0 and biggest >= 5000
         if not capital:
             return False
         if common:
@@ -449,15 +493,30 @@ class PlaceResolver:
         districts: set[tuple[str, str]] = set()
         regions: set[str] = set()
         F, capital, n = tx.folded, tx.capital, tx.n
-        for i in [i - 1 for i in range(1, n) if F[i] in DISTRICT_WORDS]:
-            districts.update(self._district_index.get(self._adj_key(F[i]), ()))
-        for f in self._colloquial.keys() & set(F):
+        present = set(F)                        # set operations first: most posts name neither
+        if not DISTRICT_WORDS.isdisjoint(present):
+            for i in [i - 1 for i in range(1, n) if F[i] in DISTRICT_WORDS]:
+                districts.update(self._district_index.get(self._adj_key(F[i]), ()))
+        for f in self._colloquial.keys() & present:
             regions.add(self._colloquial[f])
         # a region: an adjective before 'область'/'край'/'округ', or a capitalised name ('Татарстан',
         # after 'республика' any)
-        look = {i for i, c in enumerate(capital) if c}
-        look.update(i - 1 for i in range(1, n) if F[i] in REGION_WORDS)
-        look.update(i + 1 for i in range(n - 1) if F[i].startswith("республик"))
+        look = set()
+        if not REGION_WORDS.isdisjoint(present):
+            look.update(i - 1 for i in range(1, n) if F[i] in REGION_WORDS)
+        if any(f.startswith("республик") for f in present):
+            look.update(i + 1 for i in range(n - 1) if F[i].startswith("республик"))
+        # a capitalised word alone names a region only as one of _REGION_ALONE
+        for f in {F[i] for i in compress(range(n), capital)}:
+            r = self._region_alone.get(f)
+            if r is None:
+                r = self._region_index.get((self._adj_key(f),))
+                r = r if r in _REGION_ALONE else ""
+                if len(self._region_alone) >= WORD_CACHE:
+                    self._region_alone.clear()
+                self._region_alone[f] = r
+            if r:
+                regions.add(r)
         for i in sorted(look):
             nxt = F[i + 1] if i + 1 < n else ""
             prev = F[i - 1] if i else ""
@@ -470,9 +529,9 @@ class PlaceResolver:
                 r = self._region_index.get(key1 + (kind,))
                 if r:
                     regions.add(r)
-            if after_republic or capital[i]:
+            if after_republic:
                 r = self._region_index.get(key1)
-                if r and (after_republic or r in ("Республика Татарстан", "Республика Башкортостан", "Республика Дагестан")):
+                if r:
                     regions.add(r)
         return districts, regions
 
@@ -504,7 +563,7 @@ class PlaceResolver:
                 elif any(R[h] == region for h in hint_rows):
                     s += 1.0
             if geo is not None:
-                d = self.gz.distance_km(row, *geo)
+                d = self.points.distance_km(row, *geo)
                 s += 4.0 if d < 15 else (2.0 if d < 60 else 0.0)
             if marker:
                 if marker_type == T[row]:
@@ -556,7 +615,8 @@ class PlaceResolver:
 
         best = None  # (score, margin, row, mention)
         for rank, m in enumerate(mentions):
-            scored = sorted(self._scores(m, districts, regions, region_hint, hint_rows, geo), reverse=True)
+            scored = self._scores(m, districts, regions, region_hint, hint_rows, geo)
+            scored = sorted(scored, reverse=True) if len(scored) <= 3 else nlargest(2, scored)   # (same top two)
             top, row = scored[0]
             margin = top - scored[1][0] if len(scored) > 1 else 5.0
             quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened
@@ -575,15 +635,15 @@ class PlaceResolver:
             span = (tx.start(m.first), tx.end(m.last))
             matched = text[span[0]:span[1]]
             if geo is not None:
-                g_row, dist = self.gz.nearest(*geo)
+                g_row, dist = self.points.nearest(*geo)
                 if self._region[g_row] == self._region[row] and dist < 30:
-                    if g_row == row or self.gz.distance_km(row, *geo) < 15:
+                    if g_row == row or self.points.distance_km(row, *geo) < 15:
                         return self._place(row, max(conf, 0.95), "text+geotag", span, matched, geo)
                     return self._place(g_row, 0.9, "geotag", span, matched, geo)
             return self._place(row, conf, "text", span, matched)
 
         if geo is not None:
-            g_row, dist = self.gz.nearest(*geo)
+            g_row, dist = self.points.nearest(*geo)
             if dist < 30:
                 return self._place(g_row, 0.8, "geotag", geo=geo)
         if districts:

@@ -44,7 +44,12 @@ def count_columns(cols: np.ndarray, lengths: list[int], width: int) -> tuple[np.
     after another, ``lengths`` per document; -1 = unknown, dropped), sorted by document then column."""
     docs = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     known = cols >= 0
-    uniq, counts = np.unique(docs[known] * width + cols[known], return_counts=True)
+    return count_pairs(docs[known], cols[known], width)
+
+
+def count_pairs(docs: np.ndarray, cols: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(document, column, count) of (document, column) pairs, sorted by document then column."""
+    uniq, counts = np.unique(docs * width + cols, return_counts=True)
     doc, col = np.divmod(uniq, width)
     return doc, col, counts
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from nlp.text import WORD_CACHE
+
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon" / "sectors.yaml"
 
 
@@ -44,8 +46,9 @@ class Lexicon:
                         labels.append(label)
                 phrases.extend(self.phrases.get(form, ()))
             hit = (tuple(labels), tuple(phrases)) if labels or phrases else _NO_HIT
-            if len(self._cache) < 500_000:
-                self._cache[forms] = hit
+            if len(self._cache) >= WORD_CACHE:
+                self._cache.clear()
+            self._cache[forms] = hit
         return hit
 
     def hits(self, analysed: list[tuple[str, ...]]) -> list[str]:

@@ -42,6 +42,11 @@ SLANG = {
 }
 
 
+# Every per-word cache of the enrichment is bounded: a long-running worker meets an unbounded
+# vocabulary (typos, names, numbers), and its memory must stay within the enricher's budget
+# (bench/enrich.py --flood measures it with the caches full). Least recently used words go first.
+WORD_CACHE = 100_000
+
 _URL_HINTS = ("http", "www.", ".ru", ".рф", ".com", ".org", ".net", ".su")
 
 
@@ -67,7 +72,6 @@ def tokens(text: str) -> list[str]:
     return WORD.findall(fold(text))
 
 
-@lru_cache(maxsize=400_000)
 def standard(word: str) -> str:
     """A folded word token with Latin look-alikes fixed and slang mapped ('щас' → 'сейчас')."""
     word = _fix_script(word)
@@ -86,52 +90,64 @@ def standard_words(folded: str) -> list[str]:
 
 _MORPH = pymorphy3.MorphAnalyzer()
 
-
-@lru_cache(maxsize=400_000)
-def lemmas(word: str) -> tuple[str, ...]:
-    """Normal forms of every parse of ``word`` (most probable first; ё folded)."""
-    if not word or word.isdigit() or len(word) > 40:
-        return (word,)
-    seen: list[str] = []
-    for p in _MORPH.parse(word):
-        nf = p.normal_form.replace("ё", "е")
-        if nf not in seen:
-            seen.append(nf)
-    return tuple(seen) or (word,)
-
-
-@lru_cache(maxsize=400_000)
-def tags(word: str) -> frozenset:
-    """Grammemes of the most probable parse (e.g. {'NOUN','Geox','loct'})."""
-    p = _MORPH.parse(word)[0]
-    return frozenset(p.tag.grammemes)
-
-
 FUNCTION_POS = frozenset({"PREP", "CONJ", "PRCL", "INTJ", "NPRO"})
 KEEP_FUNCTION = frozenset({"не", "нет", "ни", "без", "когда", "почему", "зачем", "сколько", "где", "кто", "что"})
-
-
-@lru_cache(maxsize=400_000)
-def is_function_word(word: str) -> bool:
-    if word in KEEP_FUNCTION:
-        return False
-    return bool(_MORPH.parse(word)[0].tag.POS in FUNCTION_POS)
-
-
 _CASES = frozenset({"nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen2", "acc2", "loc2"})
+_PROPER = frozenset({"Geox", "Name", "Surn", "Patr", "Orgn", "Trad", "Abbr", "Init"})
+_SHARED: dict[frozenset, frozenset] = {}   # one object per distinct grammeme set (a few thousand exist)
 
 
-@lru_cache(maxsize=400_000)
+_UNKNOWN = frozenset({"UNKN"})
+
+
+def _shared(s: frozenset) -> frozenset:
+    return _SHARED.setdefault(s, s)
+
+
+@lru_cache(maxsize=WORD_CACHE)
+def analysis(word: str) -> tuple[tuple[str, ...], frozenset, bool, frozenset, bool]:
+    """One pymorphy3 parse of a word, everything the enrichment asks of it: (normal forms of all
+    parses, most probable first, ё folded; grammemes of the most probable parse; is it a function
+    word; grammatical cases over all parses; is it a dictionary word that is not a proper name)."""
+    if len(word) > 40:                  # garbage ('ааааа…', a URL's remains): not a word to parse
+        return (word,), _UNKNOWN, False, frozenset(), False
+    parses = _MORPH.parse(word)
+    if not word or word.isdigit():
+        normal: tuple[str, ...] = (word,)
+    else:
+        seen: list[str] = []
+        for p in parses:
+            nf = p.normal_form.replace("ё", "е")
+            if nf not in seen:
+                seen.append(nf)
+        normal = tuple(seen) or (word,)
+    first = parses[0]
+    grammemes = _shared(frozenset(first.tag.grammemes))
+    function = word not in KEEP_FUNCTION and first.tag.POS in FUNCTION_POS
+    word_cases = _shared(frozenset(g for p in parses for g in p.tag.grammemes if g in _CASES))
+    common = bool(first.is_known) and grammemes.isdisjoint(_PROPER)
+    return normal, grammemes, function, word_cases, common
+
+
+def lemmas(word: str) -> tuple[str, ...]:
+    """Normal forms of every parse of ``word`` (most probable first; ё folded)."""
+    return analysis(word)[0]
+
+
+def tags(word: str) -> frozenset:
+    """Grammemes of the most probable parse (e.g. {'NOUN','Geox','loct'})."""
+    return analysis(word)[1]
+
+
+def is_function_word(word: str) -> bool:
+    return analysis(word)[2]
+
+
 def cases(word: str) -> frozenset:
     """Grammatical cases over all parses ('воронеж' → {nomn, accs}; 'воронеже' → {loct})."""
-    return frozenset(g for p in _MORPH.parse(word) for g in p.tag.grammemes if g in _CASES)
+    return analysis(word)[3]
 
 
-_PROPER = frozenset({"Geox", "Name", "Surn", "Patr", "Orgn", "Trad", "Abbr", "Init"})
-
-
-@lru_cache(maxsize=400_000)
 def is_common_word(word: str) -> bool:
     """A dictionary word that is not a proper name in its most probable parse ('мама', 'горка')."""
-    p = _MORPH.parse(word)[0]
-    return bool(p.is_known) and not (set(p.tag.grammemes) & _PROPER)
+    return analysis(word)[4]

@@ -6,7 +6,7 @@ import re
 from functools import lru_cache, reduce
 from operator import or_
 
-from nlp.text import WORD, fold
+from nlp.text import WORD, WORD_CACHE, fold
 
 _RULES: list[tuple[str, float, re.Pattern]] = [
     ("длительность", 0.35, re.compile(
@@ -79,20 +79,25 @@ def _holds(word: str, anchors: tuple[str, ...]) -> bool:
     return word.startswith(tuple(a[1:] for a in anchors if a[0] == "^")) or any(a in word for a in anchors if a[0] != "^")
 
 
-@lru_cache(maxsize=200_000)
-def _group_mask(word: str) -> int:
-    """Bit i set: anchor group i occurs in this word."""
+def word_anchors(word: str) -> int:
+    """Bit i set: anchor group i occurs in this word (a word token of a folded text)."""
     return sum(1 << i for i, group in enumerate(_GROUPS) if _holds(word, group))
 
 
-def urgency(text: str, folded: str | None = None, tokens: list[str] | None = None) -> tuple[float, list[str]]:
+_group_mask = lru_cache(maxsize=WORD_CACHE)(word_anchors)
+
+
+LOOKS_AT = 20_000     # characters of the folded text the rules look at
+
+
+def urgency(text: str, folded: str | None = None, tokens: list[str] | None = None, anchors: int | None = None) -> tuple[float, list[str]]:
     """Score and reasons; pass ``folded`` (nlp.text.fold of the text) and its ``WORD`` tokens when
-    they are already at hand."""
-    folded = fold(text[:20_000]) if folded is None else folded[:20_000]
-    if tokens is None or len(folded) == 20_000:     # (cut: the rules look at the first 20,000 characters)
-        tokens = WORD.findall(folded)
+    they are already at hand, and the OR of the tokens' ``word_anchors`` if known too."""
+    folded = fold(text[:LOOKS_AT]) if folded is None else folded[:LOOKS_AT]
+    if tokens is None or len(folded) == LOOKS_AT:
+        tokens, anchors = WORD.findall(folded), None
     score, reasons = 0.0, []
-    mask = reduce(or_, map(_group_mask, tokens), 0)
+    mask = reduce(or_, map(_group_mask, tokens), 0) if anchors is None else anchors
     if not mask:
         return score, reasons
     for (name, weight, pattern), needs in zip(_RULES, _NEEDS):

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from itertools import chain
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from nlp import corpus
-from nlp.classifier import LinearTextModel, count_columns
-from nlp.features import FeatureColumns, featurize
+from nlp.classifier import LinearTextModel, count_pairs
+from nlp.features import MAX_WORDS, FeatureColumns, featurize
 from nlp.lexicon import LEXICON_PATH, Lexicon
 from nlp.text import WORD, fold
-from nlp.urgency import urgency
+from nlp.urgency import urgency, word_anchors
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.pkl"
 FEATURES_VERSION = "f1"          # bump when nlp.features / nlp.text change the feature space
@@ -50,7 +49,7 @@ class WhatModel:
         # prediction: one joint vocabulary of both models, each word's columns computed once
         joint = sorted(set(sector.vocabulary) | set(complaint.vocabulary))
         self._width = len(joint)
-        self._columns = FeatureColumns({f: i for i, f in enumerate(joint)}, lexicon)
+        self._columns = FeatureColumns({f: i for i, f in enumerate(joint)}, lexicon, word_anchors)
         self._sector_cols, self._complaint_cols = (np.array([m.vocabulary.get(f, -1) for f in joint], dtype=np.int64)
                                                    for m in (sector, complaint))
 
@@ -66,9 +65,8 @@ class WhatModel:
     def analyse_batch(self, texts: list[str]) -> list[What]:
         folded = [fold((t or "")[:200_000]) for t in texts]
         tokens = [WORD.findall(f) for f in folded]
-        found = [self._columns.columns(t) for t in tokens]
-        cols = np.fromiter(chain.from_iterable(c for c, _ in found), dtype=np.int64)
-        doc, joint, counts = count_columns(cols, [len(c) for c, _ in found], self._width)
+        docs, cols, empties, anchors = self._columns.batch(tokens)
+        doc, joint, counts = count_pairs(docs, cols, self._width)
 
         def proba(model: LinearTextModel, own: np.ndarray) -> np.ndarray:
             col = own[joint]                    # joint vocabulary → the model's columns (-1: not its feature)
@@ -79,8 +77,10 @@ class WhatModel:
         pc = proba(self.complaint, self._complaint_cols)[:, self._complaint_idx]
         top2 = np.argsort(-ps, axis=1, kind="stable")[:, :2].tolist()
         out = []
-        for text, fo, toks, (_, empty), p, c, (best, second) in zip(texts, folded, tokens, found, ps.tolist(), pc.tolist(), top2):
-            u, reasons = urgency(text or "", fo, toks)
+        for text, fo, toks, empty, anchor, p, c, (best, second) in zip(
+                texts, folded, tokens, empties.tolist(), anchors.tolist(), ps.tolist(), pc.tolist(), top2):
+            # the batch's anchors cover a post's first MAX_WORDS words: longer posts count their own
+            u, reasons = urgency(text or "", fo, toks, anchor if len(toks) <= MAX_WORDS else None)
             if empty:  # nothing to go on: unknown, low confidence
                 out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, ()))
                 continue
