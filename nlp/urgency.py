@@ -75,13 +75,32 @@ _NEEDS: list[tuple[int, ...]] = [   # per rule (in _RULES order): the group mask
     tuple(sum(1 << _GROUPS.index(g) for g in alt) for alt in _ANCHORS[name]) for name, _, _ in _RULES]
 
 
-def _holds(word: str, anchors: tuple[str, ...]) -> bool:
-    return word.startswith(tuple(a[1:] for a in anchors if a[0] == "^")) or any(a in word for a in anchors if a[0] != "^")
+def _anchor_bits(prefix: bool) -> tuple[tuple[str, int], ...]:
+    """Each distinct anchor ('^' = a prefix, else a substring) with the bits of the groups it is in."""
+    bits: dict[str, int] = {}
+    for i, group in enumerate(_GROUPS):
+        for a in group:
+            if (a[0] == "^") == prefix:
+                key = a[1:] if prefix else a
+                bits[key] = bits.get(key, 0) | (1 << i)
+    return tuple(sorted(bits.items()))
+
+
+_SUBSTRINGS, _PREFIXES = _anchor_bits(False), _anchor_bits(True)
+_ANY_PREFIX = tuple(a for a, _ in _PREFIXES)
 
 
 def word_anchors(word: str) -> int:
     """Bit i set: anchor group i occurs in this word (a word token of a folded text)."""
-    return sum(1 << i for i, group in enumerate(_GROUPS) if _holds(word, group))
+    mask = 0
+    for a, bits in _SUBSTRINGS:
+        if a in word:
+            mask |= bits
+    if word.startswith(_ANY_PREFIX):
+        for a, bits in _PREFIXES:
+            if word.startswith(a):
+                mask |= bits
+    return mask
 
 
 _group_mask = lru_cache(maxsize=WORD_CACHE)(word_anchors)
