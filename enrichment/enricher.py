@@ -12,7 +12,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from geo.place_resolver import LOOKS_AT as RESOLVER_LOOKS_AT
 from geo.place_resolver import Place, PlaceResolver
+from nlp.text import split_words
 from nlp.what import What, WhatModel
 
 MAX_TEXT = 100_000
@@ -107,9 +109,12 @@ class Enricher:
                 continue
             texts.append(text[:MAX_TEXT])
             ok.append(None)
-        whats = iter(self.what.analyse_batch([t for t in texts if t is not None]))
+        # one split of each text serves both: the resolver's tokens and the classifier's words
+        pieces = [None if t is None else split_words(t[:RESOLVER_LOOKS_AT]) for t in texts]
+        kept = [k for k, t in enumerate(texts) if t is not None]
+        whats = iter(self.what.analyse_batch([texts[k] for k in kept], [pieces[k][1::2] for k in kept]))
         out: list[Enrichment | Rejected] = []
-        for p, t, rej in zip(posts, texts, ok):
+        for p, t, pc, rej in zip(posts, texts, pieces, ok):
             if rej is not None:
                 out.append(rej)
                 continue
@@ -118,7 +123,7 @@ class Enricher:
                 place = self.places.resolve(
                     t, region_hint=_str(p.get("region_hint")),
                     place_hint=_str(p.get("place_hint")) or community_place(_str(p.get("community"))),
-                    geo=_geo(p.get("geo")),
+                    geo=_geo(p.get("geo")), pieces=pc,
                 )
             except Exception:  # a resolver bug must not lose the post: unknown place
                 place = Place()

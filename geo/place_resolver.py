@@ -25,10 +25,10 @@ import h3
 
 from geo.gazetteer import Gazetteer
 from geo.points import SettlementPoints
-from nlp.text import WORD_CACHE, cases, is_common_word, lemmas, tags
+from nlp.text import WORD_CACHE, cases, is_common_word, lemmas, split_words, tags
 
 ALIASES_PATH = Path(__file__).resolve().parent / "data" / "aliases.csv"
-_TOKEN_SPLIT = re.compile(r"([0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*)")
+LOOKS_AT = 20_000       # characters of a text the resolver reads
 
 SETTLEMENT_MARKERS = {
     "г": "г", "гор": "г", "город": "г", "городе": "г", "города": "г", "городу": "г", "городом": "г",
@@ -135,8 +135,9 @@ class _Tokens:
     per-word record (``PlaceResolver._word``), and each of its fields is also a tuple over the tokens."""
     __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "upper", "lower", "starts", "n")
 
-    def __init__(self, text: str, info_of):
-        pieces = _TOKEN_SPLIT.split(text[:20_000])
+    def __init__(self, text: str, info_of, pieces: list[str] | None = None):
+        if pieces is None:
+            pieces = split_words(text[:LOOKS_AT])
         self.text = text
         self.words = pieces[1::2]
         self.seps = pieces[0::2]
@@ -367,8 +368,8 @@ class PlaceResolver:
                     infos[k] = self._words[w] = self._word(w)
         return infos
 
-    def _tokens(self, text: str) -> _Tokens:
-        return _Tokens(text, self._infos)
+    def _tokens(self, text: str, pieces: list[str] | None = None) -> _Tokens:
+        return _Tokens(text, self._infos, pieces)
 
     def _mentions(self, tx: _Tokens, shouting: bool) -> list[_Mention]:
         out: list[_Mention] = []
@@ -603,9 +604,10 @@ class PlaceResolver:
         )
 
     def resolve(self, text: str, region_hint: str | None = None, place_hint: str | None = None,
-                geo: tuple[float, float] | None = None) -> Place:
+                geo: tuple[float, float] | None = None, pieces: list[str] | None = None) -> Place:
+        """``pieces``: ``nlp.text.split_words(text[:LOOKS_AT])`` when the caller has it already."""
         text = text or ""
-        tx = self._tokens(text)
+        tx = self._tokens(text, pieces)
         shouting = tx.shouting()
         mentions = self._mentions(tx, shouting)
         districts, regions = self._context(tx)

@@ -12,7 +12,7 @@ from itertools import chain
 import numpy as np
 
 from nlp.lexicon import Lexicon
-from nlp.text import WORD, WORD_CACHE, fold, is_function_word, lemmas, standard
+from nlp.text import WORD, WORD_CACHE, fold, fold_word, is_function_word, lemmas, standard
 
 MAX_WORDS = 400  # long posts: the opening carries the complaint; bounds cost on 100 KB texts
 NUM = ("num",)  # the unigram features of a number (one shared tuple: checked by identity)
@@ -115,8 +115,9 @@ class FeatureColumns:
         vocab, head_id = self.vocabulary.get, self._head_id.get
         rows = []
         for token in tokens:
-            wf = word_features(token)
-            flags = self.word_flags(token) if self.word_flags else 0
+            folded = fold_word(token)
+            wf = word_features(folded)
+            flags = self.word_flags(folded) if self.word_flags else 0
             if wf is None:
                 rows.append((token, None, (), -1, (), flags))
                 continue
@@ -164,7 +165,8 @@ class FeatureColumns:
         return found
 
     def batch(self, token_lists: list[list[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """For the word tokens (``WORD.findall`` of the folded text) of each document: the (document,
+        """For the word tokens of each document (``WORD.findall`` of the folded text, or the raw words
+        of a text that ``folds_by_word``: a token is folded when it gets its row): the (document,
         column) pairs of its features, whether it has no content word, and the OR of its tokens'
         ``word_flags`` (over its first MAX_WORDS tokens)."""
         n = len(token_lists)

@@ -3,6 +3,9 @@
 - ``fold``: lower case, ё→е, Latin look-alike letters inside Cyrillic words → Cyrillic,
   runs of 3+ identical letters collapsed ('ужааас' → 'ужас'), URLs/mentions/emoji dropped,
   hashtags kept as words ('#нетводы' → 'нетводы').
+- ``split_words``: the text as separators and raw word tokens (one split serves both 'what' and
+  'where'); ``fold_word`` folds one raw token, and ``folds_by_word`` tells when folding the tokens
+  one by one gives exactly ``WORD.findall(fold(text))`` (no link, no mention: most posts).
 - ``words``: word tokens. The same word tokens razdel yields for letters/digits (hyphenated words
   kept whole: 'Каменск-Шахтинский', 'из-за'), by one compiled regex: razdel costs ~0.1 ms per
   post, which alone would use the whole per-post budget of the stream
@@ -24,6 +27,11 @@ _URL = re.compile(r"(?:https?://|www\.)\S+|(?<![\w.-])[\w.-]+\.(?:ru|рф|com|or
 _MENTION = re.compile(r"(?<!\w)@\w+|\[(?:id|club|public)\d+\|([^\]\[]*)\]")
 _REPEAT = re.compile(r"([а-яa-z])\1{2,}")
 WORD = re.compile(r"[0-9a-zа-я]+(?:-[0-9a-zа-я]+)*")   # a word token of a folded text
+# a raw word token (the same tokens as WORD finds in the folded text); the group makes re.split
+# keep the words: split_words(text)[1::2] are the words, [0::2] the text around them
+_RAW_WORD = re.compile(r"([0-9A-Za-zА-Яа-яЁё]+(?:-[0-9A-Za-zА-Яа-яЁё]+)*)")
+# the only characters outside _RAW_WORD whose lower case is inside WORD ('İ' → 'i̇', Kelvin 'K' → 'k')
+_LOWER_INTO_WORD = re.compile("[\u0130\u212a]")
 _CYR = re.compile(r"[а-я]")
 _LAT = re.compile(r"[a-z]")
 _LAT2CYR = str.maketrans("aeopcxyktmhb", "аеорсхуктмнв")
@@ -58,6 +66,24 @@ def fold(text: str) -> str:
     if "@" in text or "[" in text:
         text = _MENTION.sub(lambda m: f" {m.group(1) or ''} ", text)
     return _REPEAT.sub(r"\1", text.replace("#", " "))
+
+
+def split_words(text: str) -> list[str]:
+    """[separator, word, separator, …, separator]: the raw word tokens at the odd positions."""
+    return _RAW_WORD.split(text)
+
+
+def fold_word(word: str) -> str:
+    """``fold`` of one raw word token ('Ужааас' → 'ужас'); a folded token stays as it is."""
+    return _REPEAT.sub(r"\1", word.lower().replace("ё", "е"))
+
+
+def folds_by_word(text: str) -> bool:
+    """Whether ``[fold_word(w) for w in split_words(text)[1::2]] == WORD.findall(fold(text))``: true
+    unless the text has a link or a mention (fold removes them) or a character that lower case turns
+    into a word letter."""
+    low = text.lower()
+    return not (any(h in low for h in _URL_HINTS) or "@" in text or "[" in text or _LOWER_INTO_WORD.search(text))
 
 
 def _fix_script(word: str) -> str:

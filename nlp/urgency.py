@@ -8,12 +8,23 @@ from operator import or_
 
 from nlp.text import WORD, WORD_CACHE, fold
 
+# The duration rule's regex alternatives, each with its own anchors (see _ANCHORS): the rule's
+# words ('день', 'уже', digits) are common, and trying only the alternatives whose anchors occur
+# keeps the regex work small.
+_DURATION_PARTS: list[tuple[str, tuple[tuple[str, ...], ...]]] = [
+    (r"(?:втор|трет|четверт|пят|шест|седьм|десят)\w*\s+(?:день|дня|сутки|суток|неделю|недели|месяц)",
+     (("втор", "трет", "четверт", "пят", "шест", "седьм", "десят"), ("^день", "^дня", "^сутки", "^суток", "^неделю", "^недели", "^месяц"))),
+    (r"(?:\d+|два|две|три|четыре|пять|шесть|семь|несколько)\s+(?:дн|дней|суток|недел|месяц)",
+     ((*"0123456789", "два", "две", "три", "четыре", "пять", "шесть", "семь", "несколько"), ("^дн", "^суток", "^недел", "^месяц"))),
+    (r"(?:целую|всю|уже)\s+неделю", (("целую", "всю", "уже"), ("^неделю",))),
+    (r"с\s+(?:понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья)",
+     (("^понедельника", "^вторника", "^среды", "^четверга", "^пятницы", "^субботы", "^воскресенья"),)),
+    (r"который\s+(?:день|месяц|год)", (("который",), ("^день", "^месяц", "^год"))),
+    (r"сколько\s+можно", (("сколько",), ("^можно",))),
+]
+
 _RULES: list[tuple[str, float, re.Pattern]] = [
-    ("длительность", 0.35, re.compile(
-        r"(?:втор|трет|четверт|пят|шест|седьм|десят)\w*\s+(?:день|дня|сутки|суток|неделю|недели|месяц)"
-        r"|(?:\d+|два|две|три|четыре|пять|шесть|семь|несколько)\s+(?:дн|дней|суток|недел|месяц)"
-        r"|(?:целую|всю|уже)\s+неделю|с\s+(?:понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья)"
-        r"|который\s+(?:день|месяц|год)|сколько\s+можно")),
+    ("длительность", 0.35, None),           # the union of _DURATION_PARTS (below)
     ("угроза жизни", 0.45, re.compile(
         r"угроз\w*\s+жизн|опасн\w*\s+для\s+жизни|может\s+(?:убить|погибнуть|упасть|рухнуть|обрушиться)"
         r"|обрушен|обрушил|рухнул|пожар|горит|задымлен|утечк\w*\s+газа|пахнет\s+газом|запах\s+газа|оголенн\w*\s+провод"
@@ -36,14 +47,8 @@ _RULES: list[tuple[str, float, re.Pattern]] = [
 # anchors follow the regexes: a rule's regex can only match when one of its alternatives holds.
 # Each distinct word's group mask is computed once and cached, so a post costs a lookup per word,
 # and a rule runs its (slower) regex only when one of its alternatives holds.
-_DURATION = ("^день", "^дн", "^сут", "^недел", "^месяц", "^год")
 _ANCHORS: dict[str, list[tuple[tuple[str, ...], ...]]] = {
-    "длительность": [
-        (_DURATION, ("втор", "трет", "четверт", "пят", "шест", "седьм", "семь", "десят", "два", "две", "три", "четыре",
-                     "несколько", "целую", "всю", "уже", "который", *"0123456789")),
-        (("^понедельник", "^вторник", "^сред", "^четверг", "^пятниц", "^суббот", "^воскресен"),),
-        (("^можно",), ("сколько",)),
-    ],
+    "длительность": [alt for _, alt in _DURATION_PARTS],
     "угроза жизни": [
         (("обрушен", "обрушил", "рухнул", "пожар", "горит", "задымлен", "искрит", "погиб", "смерт", "умер", "провал"),),
         (("угроз",), ("^жизн",)),
@@ -70,9 +75,14 @@ _ANCHORS: dict[str, list[tuple[tuple[str, ...], ...]]] = {
         (("скорая",), ("^приехала", "^едет")),
     ],
 }
+_RULES = [(name, weight, pattern or re.compile("|".join(p for p, _ in _DURATION_PARTS))) for name, weight, pattern in _RULES]
 _GROUPS: list[tuple[str, ...]] = sorted({g for alts in _ANCHORS.values() for alt in alts for g in alt})
-_NEEDS: list[tuple[int, ...]] = [   # per rule (in _RULES order): the group masks of its alternatives
-    tuple(sum(1 << _GROUPS.index(g) for g in alt) for alt in _ANCHORS[name]) for name, _, _ in _RULES]
+# per rule (in _RULES order): (the group mask of an alternative, the regex to try when it holds)
+_CHECKS: list[tuple[tuple[int, re.Pattern], ...]] = [
+    tuple((sum(1 << _GROUPS.index(g) for g in alt), own)
+          for alt, own in zip(_ANCHORS[name], [re.compile(p) for p, _ in _DURATION_PARTS] if name == "длительность"
+                              else [pattern] * len(_ANCHORS[name])))
+    for name, _, pattern in _RULES]
 
 
 def _anchor_bits(prefix: bool) -> tuple[tuple[str, int], ...]:
@@ -111,16 +121,25 @@ LOOKS_AT = 20_000     # characters of the folded text the rules look at
 
 def urgency(text: str, folded: str | None = None, tokens: list[str] | None = None, anchors: int | None = None) -> tuple[float, list[str]]:
     """Score and reasons; pass ``folded`` (nlp.text.fold of the text) and its ``WORD`` tokens when
-    they are already at hand, and the OR of the tokens' ``word_anchors`` if known too."""
-    folded = fold(text[:LOOKS_AT]) if folded is None else folded[:LOOKS_AT]
-    if tokens is None or len(folded) == LOOKS_AT:
-        tokens, anchors = WORD.findall(folded), None
+    they are already at hand, or ``anchors``: (at least) the OR of the ``word_anchors`` of those
+    tokens (then the text is folded only if some rule may fire)."""
+    if folded is not None:
+        folded = folded[:LOOKS_AT]
+    if anchors is None:
+        folded = fold(text[:LOOKS_AT]) if folded is None else folded
+        if tokens is None or len(folded) == LOOKS_AT:
+            tokens = WORD.findall(folded)
+        anchors = reduce(or_, map(_group_mask, tokens), 0)
     score, reasons = 0.0, []
-    mask = reduce(or_, map(_group_mask, tokens), 0) if anchors is None else anchors
-    if not mask:
-        return score, reasons
-    for (name, weight, pattern), needs in zip(_RULES, _NEEDS):
-        if any(mask & need == need for need in needs) and pattern.search(folded):
-            score += weight
-            reasons.append(name)
+    for (name, weight, _), checks in zip(_RULES, _CHECKS):
+        tried = None
+        for need, pattern in checks:
+            if anchors & need == need and pattern is not tried:
+                if folded is None:
+                    folded = fold(text[:LOOKS_AT])
+                if pattern.search(folded):
+                    score += weight
+                    reasons.append(name)
+                    break
+                tried = pattern
     return min(1.0, round(score, 3)), reasons

@@ -90,7 +90,8 @@ def test_numpy_prediction_equals_scikit_learn():
 
 
 def test_urgency_anchors_never_hide_a_rule():
-    """A rule runs its regex only when its anchors occur: they must hold wherever the regex matches."""
+    """A rule tries a regex only when that regex's anchors occur: they must hold wherever it matches,
+    and the regexes tried for a rule together match exactly where the rule's regex does."""
     from functools import reduce
     from operator import or_
 
@@ -103,17 +104,35 @@ def test_urgency_anchors_never_hide_a_rule():
                "провода висят", "провод на земле", "открытый люк", "обрушение", "пожар", "искрит", "погибли", "дети",
                "ребёнок", "бабушка", "весь посёлок", "всю улицу", "всей станицы", "несколько домов", "сотни жителей",
                "тысячи людей", "целый квартал", "авария", "прорвало трубу", "подтопление", "ЧС", "эвакуация",
-               "замерзаем", "мороз без отопления", "без тепла в мороз", "скорая не приехала", "скорая не едет"]
+               "замерзаем", "мороз без отопления", "без тепла в мороз", "скорая не приехала", "скорая не едет",
+               "десятый день", "седьмые сутки", "2 недели", "четыре месяца", "с пятницы"]
     texts = phrases + [e.text for e in corpus.load()]
     fired = set()
     for text in texts:
         folded = fold(text)
         mask = reduce(or_, map(U._group_mask, WORD.findall(folded)), 0)
-        for (name, _, pattern), needs in zip(U._RULES, U._NEEDS):
-            if pattern.search(folded):
+        for (name, _, rule), checks in zip(U._RULES, U._CHECKS):
+            matched = [pattern for _, pattern in checks if pattern.search(folded)]
+            assert bool(matched) == bool(rule.search(folded)), (name, text)
+            for pattern in matched:
+                assert any(mask & need == need for need, p in checks if p is pattern), (name, pattern.pattern, text)
+            if matched:
                 fired.add(name)
-                assert any(mask & need == need for need in needs), (name, text)
+                assert name in U.urgency(text)[1]
     assert fired == {name for name, _, _ in U._RULES}
+
+
+def test_word_anchors_are_the_anchor_groups_in_a_word():
+    from nlp import urgency as U
+    from nlp.text import WORD, fold
+
+    def naive(word: str) -> int:
+        return sum(1 << i for i, group in enumerate(U._GROUPS)
+                   if any(word.startswith(a[1:]) if a[0] == "^" else a in word for a in group))
+
+    words = {w for e in corpus.load()[:800] for w in WORD.findall(fold(e.text))} | {"понедельника", "123", "а"}
+    assert all(U.word_anchors(w) == naive(w) for w in words)
+    assert any(U.word_anchors(w) for w in words)
 
 
 def test_column_path_equals_the_feature_strings(model):
