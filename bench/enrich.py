@@ -1,9 +1,10 @@
 """Benchmark: full enrichment (what + where) throughput on one core, memory of a loaded enricher
-covering all of Russia, the natasha NER pipeline on the same texts for reference, and quality on
-the held-out split of the labelled corpus (sector accuracy / macro-F1, settlement and
-municipality accuracy where the text names a place).
+covering all of Russia (and after a flood of new words has filled every per-word cache, as in a
+long-running worker), the natasha NER pipeline on the same texts for reference, and quality on the
+held-out split of the labelled corpus (sector accuracy / macro-F1, settlement and municipality
+accuracy where the text names a place).
 
-    .venvs/stream/bin/python bench/enrich.py [--posts 5000] [--natasha 500]
+    .venvs/stream/bin/python bench/enrich.py [--posts 5000] [--flood 300000] [--natasha 500]
 """
 from __future__ import annotations
 
@@ -43,9 +44,43 @@ def typical_posts(n: int, seed: int = 7) -> list[dict]:
     return out
 
 
+def flood_posts(n_words: int, base: list[dict], per_post: int = 12, seed: int = 3):
+    """Batches of 500 posts, each a typical post with ``per_post`` words it has never seen inserted:
+    dictionary word forms in order (pymorphy3's own dictionary, read lazily), a third of them with a
+    typo, a fifth capitalised, and a random number: a stream's long tail of vocabulary."""
+    import pymorphy3
+
+    rng = random.Random(seed)
+    letters = "абвгдежзийклмнопрстуфхцчшщыэюя"
+    words = (p.word for p in pymorphy3.MorphAnalyzer().iter_known_word_parses("") if p.word.isalpha())
+    last, made, batch = None, 0, []
+    while made < n_words:
+        post = rng.choice(base)["text"].split()
+        for _ in range(per_post):
+            w = next(words)
+            while w == last:
+                w = next(words)
+            last, made = w, made + 1
+            r = rng.random()
+            if r < 0.33:
+                i = rng.randrange(len(w))
+                w = w[:i] + rng.choice(letters) + w[i + 1:]
+            elif r < 0.53:
+                w = w.capitalize()
+            post.insert(rng.randrange(len(post) + 1), w)
+        post.insert(rng.randrange(len(post) + 1), str(rng.randrange(10 ** 6)))
+        batch.append({"text": " ".join(post)})
+        if len(batch) == 500:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=5000)
+    ap.add_argument("--flood", type=int, default=300_000, help="new distinct words for the memory test (0 to skip)")
     ap.add_argument("--natasha", type=int, default=500, help="texts for the natasha reference (0 to skip)")
     args = ap.parse_args()
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
@@ -77,6 +112,17 @@ def main() -> None:
     print(f"throughput (one core, {len(posts)} posts, avg {avg_len:.0f} chars), first pass (per-word caches filling): "
           f"{rate:,.0f} posts/s ({1e6 / rate:.0f} µs/post); then {len(cold)} new posts with warm caches: "
           f"{cold_rate:,.0f} posts/s ({1e6 / cold_rate:.0f} µs/post)")
+    if args.flood:
+        from nlp.text import WORD_CACHE
+
+        n, t0 = 0, time.perf_counter()
+        for batch in flood_posts(args.flood, posts):
+            enricher.enrich_batch(batch)
+            n += len(batch)
+        flood_rate = n / (time.perf_counter() - t0)
+        print(f"vocabulary flood: {n:,} posts carrying {args.flood:,} words never seen before (per-word caches hold "
+              f"{WORD_CACHE:,} words each): {flood_rate:,.0f} posts/s; RSS after {rss_mb():.0f} MB, "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (limit 500)")
 
     if args.natasha:
         from natasha import Doc, NewsEmbedding, NewsMorphTagger, NewsNERTagger, Segmenter

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from geo.place_resolver import LOOKS_AT as RESOLVER_LOOKS_AT
@@ -53,6 +54,7 @@ class Enrichment(What):
         return d
 
 
+@lru_cache(maxsize=20_000)
 def community_place(name: str | None) -> str | None:
     """'Подслушано Усть-Лабинск' → 'Усть-Лабинск' (what is left after the usual group words)."""
     if not name:

@@ -29,6 +29,7 @@ from nlp.text import WORD_CACHE, cases, is_common_word, lemmas, split_words, tag
 
 ALIASES_PATH = Path(__file__).resolve().parent / "data" / "aliases.csv"
 LOOKS_AT = 20_000       # characters of a text the resolver reads
+HINTS_KEPT = 20_000     # distinct (place hint, region hint) pairs remembered
 
 SETTLEMENT_MARKERS = {
     "г": "г", "гор": "г", "город": "г", "городе": "г", "города": "г", "городу": "г", "городом": "г",
@@ -248,6 +249,7 @@ class PlaceResolver:
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
         self._words: dict[str, tuple] = {}    # word → _word (filled while resolving)
         self._region_alone: dict[str, str] = {}   # capitalised word → the region it names alone, or ''
+        self._hints: dict[tuple, tuple[int, ...]] = {}   # (place hint, region hint) → rows (filled while resolving)
         by_name: dict[str, list[int]] = {}
         for i, name in enumerate(self._name):
             by_name.setdefault(fold(name), []).append(i)
@@ -505,7 +507,7 @@ class PlaceResolver:
         look = set()
         if not REGION_WORDS.isdisjoint(present):
             look.update(i - 1 for i in range(1, n) if F[i] in REGION_WORDS)
-        if any(f.startswith("республик") for f in present):
+        if " республик" in " " + " ".join(present):   # a word starting with it (one C-level search)
             look.update(i + 1 for i in range(n - 1) if F[i].startswith("республик"))
         # a capitalised word alone names a region only as one of _REGION_ALONE
         for f in {F[i] for i in compress(range(n), capital)}:
@@ -576,10 +578,20 @@ class PlaceResolver:
             out.append((s + pop_score[row], row))
         return out
 
-    def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> list[int]:
-        """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район')."""
+    def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> tuple[int, ...]:
+        """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район');
+        memoised: a feed's posts come from a limited set of communities."""
         if not place_hint:
-            return []
+            return ()
+        key = (place_hint, region_hint)
+        rows = self._hints.get(key)
+        if rows is None:
+            if len(self._hints) >= HINTS_KEPT:
+                self._hints.clear()
+            rows = self._hints[key] = tuple(self._hint_rows(place_hint, region_hint))
+        return rows
+
+    def _hint_rows(self, place_hint: str, region_hint: str | None) -> list[int]:
         tx = self._tokens(place_hint)
         districts, _ = self._context(tx)
         rows: list[int] = []

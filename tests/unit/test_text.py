@@ -32,3 +32,17 @@ def test_word_tokens_agree_with_razdel_on_the_corpus():
         theirs = [w for w in theirs if w.replace("-", "").isalpha()]
         same += ours == theirs
     assert same / len(texts) >= 0.98, same / len(texts)
+
+
+def test_folding_word_by_word_equals_folding_the_text_where_it_says_so():
+    from nlp.text import WORD, fold_word, folds_by_word, split_words
+
+    texts = [json.loads(l)["text"] for p in sorted(CORPUS_DIR.glob("*.jsonl")) for l in p.read_text().splitlines() if l.strip()]
+    texts += [t.upper() for t in texts[:300]] + ["ТРЕТИЙ деееень без ВОДЫ!!! #НетВоды Ёлки-палки", "", "12-й дом, кв. 5"]
+    by_word = [t for t in texts if folds_by_word(t)]
+    assert len(by_word) > 0.8 * len(texts)
+    for t in by_word:
+        assert [fold_word(w) for w in split_words(t)[1::2]] == WORD.findall(fold(t)), t
+    # links, mentions and the two letters whose lower case is longer or lands inside a word are not
+    for t in ["смотрите vk.com/club1 тут", "пишите @admin", "[id1|Иван], ответьте", "İzmir", "5 \u212aм"]:
+        assert not folds_by_word(t)

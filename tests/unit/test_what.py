@@ -153,3 +153,36 @@ def test_column_path_equals_the_feature_strings(model):
             continue
         assert r.sector == model.sector.classes[int(np.argmax(p))]
         assert abs(r.sector_confidence - p.max()) < 1e-4 and abs(r.complaint_score - c) < 1e-4
+
+
+def test_raw_word_path_equals_the_folded_text_path(model):
+    """The enricher hands the classifier the raw words of its one split; the results must be those
+    of folding the whole text (links and mentions take the folded path)."""
+    from nlp.text import split_words
+
+    texts = [e.text for e in corpus.load()[::3]]
+    texts += [t.upper() for t in texts[:100]] + ["https://vk.com/x Третий день нет воды", "[id1|Иван] яма на дороге", "", "  "]
+    words = [split_words(t[:20_000])[1::2] for t in texts]
+    assert model.analyse_batch(texts, words) == model.analyse_batch(texts)
+
+
+def test_feature_table_starts_afresh_when_full(model):
+    """The per-word table is bounded (a long-running worker meets an unbounded vocabulary): when it
+    is full it starts afresh, and the columns stay the same."""
+    import numpy as np
+
+    from nlp.features import FeatureColumns
+    from nlp.text import WORD, fold
+    from nlp.urgency import word_anchors
+
+    big = FeatureColumns(model._columns.vocabulary, model.lexicon, word_anchors)
+    small = FeatureColumns(model._columns.vocabulary, model.lexicon, word_anchors)
+    small.MAX_KEPT = 300
+    texts = [e.text for e in corpus.load()]
+    for start in range(0, 600, 10):
+        tokens = [WORD.findall(fold(t)) for t in texts[start:start + 10]]
+        a, b = big.batch(tokens), small.batch(tokens)
+        assert len(small._ids) <= 300           # (or one batch's distinct words, if more)
+        pairs = [sorted(zip(r[0].tolist(), r[1].tolist())) for r in (a, b)]
+        assert pairs[0] == pairs[1] and np.array_equal(a[2], b[2]) and np.array_equal(a[3], b[3])
+    assert len(big._ids) > 300
