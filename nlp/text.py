@@ -131,12 +131,12 @@ def _shared(s: frozenset) -> frozenset:
 
 
 @lru_cache(maxsize=WORD_CACHE)
-def analysis(word: str) -> tuple[tuple[str, ...], frozenset, bool, frozenset, bool]:
-    """One pymorphy3 parse of a word, everything the enrichment asks of it: (normal forms of all
+def analysis(word: str) -> tuple[tuple[str, ...], frozenset, bool, bool]:
+    """One pymorphy3 parse of a word, what the enrichment asks of every word: (normal forms of all
     parses, most probable first, ё folded; grammemes of the most probable parse; is it a function
-    word; grammatical cases over all parses; is it a dictionary word that is not a proper name)."""
+    word; is it a dictionary word that is not a proper name)."""
     if len(word) > 40:                  # garbage ('ааааа…', a URL's remains): not a word to parse
-        return (word,), _UNKNOWN, False, frozenset(), False
+        return (word,), _UNKNOWN, False, False
     parses = _MORPH.parse(word)
     if not word or word.isdigit():
         normal: tuple[str, ...] = (word,)
@@ -150,9 +150,8 @@ def analysis(word: str) -> tuple[tuple[str, ...], frozenset, bool, frozenset, bo
     first = parses[0]
     grammemes = _shared(frozenset(first.tag.grammemes))
     function = word not in KEEP_FUNCTION and first.tag.POS in FUNCTION_POS
-    word_cases = _shared(frozenset(g for p in parses for g in p.tag.grammemes if g in _CASES))
     common = bool(first.is_known) and grammemes.isdisjoint(_PROPER)
-    return normal, grammemes, function, word_cases, common
+    return normal, grammemes, function, common
 
 
 def lemmas(word: str) -> tuple[str, ...]:
@@ -169,11 +168,15 @@ def is_function_word(word: str) -> bool:
     return analysis(word)[2]
 
 
+@lru_cache(maxsize=WORD_CACHE // 4)
 def cases(word: str) -> frozenset:
-    """Grammatical cases over all parses ('воронеж' → {nomn, accs}; 'воронеже' → {loct})."""
-    return analysis(word)[3]
+    """Grammatical cases over all parses ('воронеж' → {nomn, accs}; 'воронеже' → {loct}). Asked of
+    the few words that may be place names, so kept apart from ``analysis``."""
+    if len(word) > 40:
+        return frozenset()
+    return _shared(frozenset(g for p in _MORPH.parse(word) for g in p.tag.grammemes if g in _CASES))
 
 
 def is_common_word(word: str) -> bool:
     """A dictionary word that is not a proper name in its most probable parse ('мама', 'горка')."""
-    return analysis(word)[4]
+    return analysis(word)[3]

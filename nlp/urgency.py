@@ -96,16 +96,20 @@ def _anchor_bits(prefix: bool) -> tuple[tuple[str, int], ...]:
     return tuple(sorted(bits.items()))
 
 
-_SUBSTRINGS, _PREFIXES = _anchor_bits(False), _anchor_bits(True)
+_PREFIXES = _anchor_bits(True)
 _ANY_PREFIX = tuple(a for a, _ in _PREFIXES)
+_BY_FIRST_LETTER: dict[str, tuple[tuple[str, int], ...]] = {}   # substring anchors by their first letter
+for _a, _bits in _anchor_bits(False):
+    _BY_FIRST_LETTER[_a[0]] = _BY_FIRST_LETTER.get(_a[0], ()) + ((_a, _bits),)
 
 
 def word_anchors(word: str) -> int:
     """Bit i set: anchor group i occurs in this word (a word token of a folded text)."""
     mask = 0
-    for a, bits in _SUBSTRINGS:
-        if a in word:
-            mask |= bits
+    for letter in set(word):
+        for a, bits in _BY_FIRST_LETTER.get(letter, ()):
+            if a in word:
+                mask |= bits
     if word.startswith(_ANY_PREFIX):
         for a, bits in _PREFIXES:
             if word.startswith(a):
