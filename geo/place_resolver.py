@@ -129,12 +129,16 @@ def word_info(word: str, may_start) -> tuple[str, tuple[str, ...], bool, int, in
     return folded, parts, capital, upper, lower, starts, starts and "Geox" in tags(parts[0])
 
 
+_UNSEEN = object()
+
+
 class _Tokens:
     """The word tokens of a text as parallel tuples (no object per token: a post has ~40 words and
     only a few can be places). ``seps[i]`` is the text before token i (``seps[n]`` after the last);
     character offsets are computed only when a span is needed. ``info[i]`` is the resolver's
     per-word record (``PlaceResolver._word``), and each of its fields is also a tuple over the tokens."""
-    __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "upper", "lower", "starts", "n")
+    __slots__ = ("text", "words", "seps", "info", "folded", "parts", "capital", "upper", "lower", "starts", "alone",
+                 "republic", "n")
 
     def __init__(self, text: str, info_of, pieces: list[str] | None = None):
         if pieces is None:
@@ -145,9 +149,10 @@ class _Tokens:
         self.info = info = info_of(self.words)
         self.n = len(self.words)
         if info:
-            self.folded, self.parts, self.capital, self.upper, self.lower, self.starts = list(zip(*info))[:6]
+            (self.folded, self.parts, self.capital, self.upper, self.lower, self.starts,
+             _, _, _, self.alone, self.republic) = zip(*info)
         else:
-            self.folded = self.parts = self.capital = self.upper = self.lower = self.starts = ()
+            self.folded = self.parts = self.capital = self.upper = self.lower = self.starts = self.alone = self.republic = ()
 
     def start(self, i: int) -> int:
         return sum(map(len, self.seps[:i + 1])) + sum(map(len, self.words[:i]))
@@ -248,8 +253,9 @@ class PlaceResolver:
         self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
         self._words: dict[str, tuple] = {}    # word → _word (filled while resolving)
-        self._region_alone: dict[str, str] = {}   # capitalised word → the region it names alone, or ''
         self._hints: dict[tuple, tuple[int, ...]] = {}   # (place hint, region hint) → rows (filled while resolving)
+        self._long: dict[tuple, tuple | None] = {}      # up to 4 words' parts → the longest name they start
+        self._cells: dict[int, tuple] = {}              # row → (lat, lon, H3 cell)
         by_name: dict[str, list[int]] = {}
         for i, name in enumerate(self._name):
             by_name.setdefault(fold(name), []).append(i)
@@ -357,7 +363,12 @@ class PlaceResolver:
                     rows = sorted({r for entry in found for r in entry[0]})
                     note = "alias" if any(e[1] == "alias" for e in found) else found[0][1]
                     single = (rows, note, max(self._pop[r] for r in rows))
-        return info + (single, multi)
+        # context: the region a capitalised word names alone ('Татарстан'), a word starting 'республик'
+        alone = ""
+        if info[2]:
+            alone = self._region_index.get((self._adj_key(info[0]),), "")
+            alone = alone if alone in _REGION_ALONE else ""
+        return info + (single, multi, alone, info[0].startswith("республик"))
 
     def _infos(self, words: list[str]) -> list[tuple]:
         """``_word`` of each word, memoised per distinct word."""
@@ -397,10 +408,16 @@ class PlaceResolver:
                 continue
             single, multi = info[i][7], info[i][8]
             if multi and i + 1 < n or len(P[i]) > 1:
-                found = self._longest(tx, i, single)
+                window = P[i:i + 4]             # the longest name here depends on these words only
+                found = self._long.get(window, _UNSEEN)
+                if found is _UNSEEN:
+                    if len(self._long) >= WORD_CACHE:
+                        self._long.clear()
+                    found = self._long[window] = self._longest(tx, i, single)
                 if found is None:
                     continue
                 size, last, rows, note, biggest = found
+                last += i
             elif single is not None:            # a one-word name (most): known from the word alone
                 size, last = 1, i
                 rows, note, biggest = single
@@ -415,7 +432,7 @@ class PlaceResolver:
         return out
 
     def _longest(self, tx: _Tokens, i: int, single) -> tuple | None:
-        """The longest name starting at token i: (word parts, last token, rows, note, largest population)."""
+        """The longest name starting at token i: (word parts, its last token - i, rows, note, largest population)."""
         n, P = tx.n, tx.parts
         # the parts from this token on (a name may span hyphen parts and tokens)
         flat: list[tuple[str, int]] = []
@@ -443,10 +460,10 @@ class PlaceResolver:
             return None
         size = max(f[0] for f in found)
         if size == 1:
-            return 1, i, single[0], single[1], single[2]
+            return 1, 0, single[0], single[1], single[2]
         rows = sorted({r for f in found if f[0] == size for r in f[1]})
         note = "alias" if any(f[2] == "alias" for f in found if f[0] == size) else next(f[2] for f in found if f[0] == size)
-        return size, flat[size - 1][1], rows, note, max(self._pop[r] for r in rows)
+        return size, flat[size - 1][1] - i, rows, note, max(self._pop[r] for r in rows)
 
     def _plausible(self, m: _Mention, tx: _Tokens, shouting: bool) -> bool:
         word, first_part, capital = tx.words[m.first], tx.parts[m.first][0], tx.capital[m.first]
@@ -507,19 +524,12 @@ class PlaceResolver:
         look = set()
         if not REGION_WORDS.isdisjoint(present):
             look.update(i - 1 for i in range(1, n) if F[i] in REGION_WORDS)
-        if " республик" in " " + " ".join(present):   # a word starting with it (one C-level search)
+        if True in tx.republic:
             look.update(i + 1 for i in range(n - 1) if F[i].startswith("республик"))
-        # a capitalised word alone names a region only as one of _REGION_ALONE
-        for f in {F[i] for i in compress(range(n), capital)}:
-            r = self._region_alone.get(f)
-            if r is None:
-                r = self._region_index.get((self._adj_key(f),))
-                r = r if r in _REGION_ALONE else ""
-                if len(self._region_alone) >= WORD_CACHE:
-                    self._region_alone.clear()
-                self._region_alone[f] = r
-            if r:
-                regions.add(r)
+        # a capitalised word alone names a region only as one of _REGION_ALONE (known per word)
+        alone = set(tx.alone)
+        alone.discard("")
+        regions |= alone
         for i in sorted(look):
             nxt = F[i + 1] if i + 1 < n else ""
             prev = F[i - 1] if i else ""
@@ -543,8 +553,11 @@ class PlaceResolver:
         named in the text, the source's region and home place, a geotag, the type marker), then
         0.45·log10(population + 1). Bonuses are multiples of 0.5, so their sum is exact in any order."""
         pop_score = self._pop_score
-        if not (districts or regions or region_hint or hint_rows or geo is not None or m.marker):
-            return [(pop_score[r], r) for r in m.rows]      # nothing but population to go on
+        if not (districts or regions or hint_rows or geo is not None or m.marker):
+            if not region_hint:
+                return [(pop_score[r], r) for r in m.rows]      # nothing but population to go on
+            R = self._region                                  # the source's region only
+            return [(3.0 + pop_score[r] if R[r] == region_hint else pop_score[r], r) for r in m.rows]
         out = []
         R, M, T = self._region, self._muni, self._type
         marker = m.marker
@@ -607,12 +620,20 @@ class PlaceResolver:
         return rows
 
     def _place(self, row: int, confidence: float, method: str, span=None, matched=None, geo=None) -> Place:
-        lat, lon = (geo if geo is not None else (self._lat[row], self._lon[row]))
+        if geo is not None:
+            lat, lon = geo
+            cell = (round(lat, 6), round(lon, 6), h3.latlng_to_cell(lat, lon, self.h3_resolution))
+        else:
+            cell = self._cells.get(row)
+            if cell is None:
+                if len(self._cells) >= WORD_CACHE:
+                    self._cells.clear()
+                lat, lon = self._lat[row], self._lon[row]
+                cell = self._cells[row] = (round(lat, 6), round(lon, 6), h3.latlng_to_cell(lat, lon, self.h3_resolution))
         return Place(
             settlement=self._name[row], settlement_type=self._type_name[row], municipality=self._muni[row],
             region=self._region[row], oktmo=self._oktmo[row] or None, municipality_oktmo=self._muni_oktmo[row] or None,
-            lat=round(lat, 6), lon=round(lon, 6), h3=h3.latlng_to_cell(lat, lon, self.h3_resolution),
-            span=span, matched=matched, confidence=round(confidence, 3), method=method,
+            lat=cell[0], lon=cell[1], h3=cell[2], span=span, matched=matched, confidence=round(confidence, 3), method=method,
         )
 
     def resolve(self, text: str, region_hint: str | None = None, place_hint: str | None = None,
