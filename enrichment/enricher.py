@@ -30,7 +30,7 @@ class Rejected:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)     # (not frozen: see nlp.what.What)
 class Enrichment(What):
     """The 'what' (nlp.what.What fields) plus the 'where' and the model versions."""
     region: str | None
@@ -130,7 +130,8 @@ class Enricher:
             except Exception:  # a resolver bug must not lose the post: unknown place
                 place = Place()
             out.append(Enrichment(
-                **vars(w), region=place.region, municipality=place.municipality, settlement=place.settlement,
+                w.sector, w.sector_confidence, w.runner_up, w.runner_up_confidence, w.complaint_score, w.is_complaint,
+                w.urgency, w.urgency_reasons, region=place.region, municipality=place.municipality, settlement=place.settlement,
                 settlement_type=place.settlement_type, oktmo=place.oktmo, municipality_oktmo=place.municipality_oktmo,
                 lat=place.lat, lon=place.lon, h3=place.h3, place_confidence=place.confidence,
                 place_method=place.method, place_span=place.span, model_version=self.version,

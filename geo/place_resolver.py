@@ -89,7 +89,7 @@ def word_forms(part: str) -> frozenset[str]:
 forms = lru_cache(maxsize=WORD_CACHE // 4)(word_forms)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)     # (not frozen: see nlp.what.What)
 class Place:
     settlement: str | None = None
     settlement_type: str | None = None
