@@ -30,6 +30,18 @@ def rss_mb() -> float:
     return 0.0
 
 
+def reference_loop_s() -> float:
+    """Seconds for 10 million pure-Python additions (best of 3): how fast this machine is right now
+    (a shared machine's speed varies by tens of per cent between runs; compare runs by it)."""
+    best = float("inf")
+    for _ in range(3):
+        t0, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def typical_posts(n: int, seed: int = 7) -> list[dict]:
     """200–400 character posts made of corpus posts (a post, then more of the same thread)."""
     rng = random.Random(seed)
@@ -111,6 +123,7 @@ def main() -> None:
         warm.append(len(more) / (time.perf_counter() - t0))
     warm_rate = sorted(warm)[1]
 
+    print(f"machine: pure-Python reference loop {reference_loop_s():.2f} s (10 M additions; lower is faster)")
     print(f"enricher: loaded in {load_s:.1f} s; RSS {loaded:.0f} MB (process before load {base:.0f} MB); "
           f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     print(f"throughput (one core, {len(posts)} posts, avg {avg_len:.0f} chars), first pass (per-word caches filling): "
