@@ -20,8 +20,10 @@ from functools import lru_cache
 from heapq import nlargest
 from itertools import compress
 from pathlib import Path
+from typing import NamedTuple
 
 import h3
+import numpy as np
 
 from geo.gazetteer import Gazetteer
 from geo.points import SettlementPoints
@@ -130,6 +132,45 @@ def word_info(word: str, may_start) -> tuple[str, tuple[str, ...], bool, int, in
 
 
 _UNSEEN = object()
+
+
+def _any_of(values: np.ndarray, wanted) -> np.ndarray:
+    """``np.isin`` for the few values a context names (np.isin costs tens of µs a call)."""
+    if len(wanted) > 8:
+        return np.isin(values, list(wanted))
+    hit = np.zeros(len(values), dtype=bool)
+    for w in wanted:
+        hit |= values == w
+    return hit
+
+
+class _RowIds(NamedTuple):
+    """Per settlement row, as numpy arrays: the ids of its region, (region, municipality) and type,
+    and its population score (for scoring long lists of rows at once)."""
+    region: np.ndarray
+    muni: np.ndarray
+    type: np.ndarray
+    pop_score: np.ndarray
+    region_id: dict
+    muni_id: dict
+    type_id: dict
+
+    @classmethod
+    def of(cls, region: list[str], muni: list[str], kind: list[str], pop_score: list[float]) -> "_RowIds":
+        region_id, muni_id, type_id = {}, {}, {}
+        r = [region_id.setdefault(x, len(region_id)) for x in region]
+        m = [muni_id.setdefault(k, len(muni_id)) for k in zip(region, muni)]
+        t = [type_id.setdefault(x, len(type_id)) for x in kind]
+        return cls(np.array(r, dtype=np.int32), np.array(m, dtype=np.int32), np.array(t, dtype=np.int32),
+                   np.array(pop_score, dtype=np.float64), region_id, muni_id, type_id)
+
+
+class _Hint(NamedTuple):
+    """The settlements a source's home place may mean, and their municipalities and regions."""
+    rows: tuple[int, ...]
+    row_set: frozenset
+    munis: frozenset            # (region, municipality)
+    regions: frozenset
 
 
 class _Tokens:
@@ -249,11 +290,12 @@ class PlaceResolver:
         self._pop = t["population"].tolist()
         self._lat = t["lat"].tolist()
         self._pop_score = [0.45 * math.log10(p + 1) for p in self._pop]
+        self._ids = _RowIds.of(self._region, self._muni, self._type, self._pop_score)
         self._lon = t["lon"].tolist()
         self._single: dict[str, list[tuple[tuple[int, ...], str]]] = {}
         self._multi: dict[tuple[str, str], list[tuple[tuple[frozenset, ...], tuple[int, ...], str]]] = {}
         self._words: dict[str, tuple] = {}    # word → _word (filled while resolving)
-        self._hints: dict[tuple, tuple[int, ...]] = {}   # (place hint, region hint) → rows (filled while resolving)
+        self._hints: dict[tuple, _Hint | None] = {}   # (place hint, region hint) → its settlements (filled while resolving)
         self._long: dict[tuple, tuple | None] = {}      # up to 4 words' parts → the longest name they start
         self._cells: dict[int, tuple] = {}              # row → (lat, lon, H3 cell)
         by_name: dict[str, list[int]] = {}
@@ -548,21 +590,27 @@ class PlaceResolver:
                     regions.add(r)
         return districts, regions
 
-    def _scores(self, m: _Mention, districts, regions, region_hint, hint_rows, geo) -> list[tuple[float, int]]:
+    def _scores(self, m: _Mention, districts, regions, region_hint, hint: _Hint | None, geo) -> list[tuple[float, int]]:
         """(score, row) of each settlement a mention may mean: context bonuses (a district or region
         named in the text, the source's region and home place, a geotag, the type marker), then
         0.45·log10(population + 1). Bonuses are multiples of 0.5, so their sum is exact in any order."""
         pop_score = self._pop_score
-        if not (districts or regions or hint_rows or geo is not None or m.marker):
+        if not (districts or regions or hint is not None or geo is not None or m.marker):
             if not region_hint:
                 return [(pop_score[r], r) for r in m.rows]      # nothing but population to go on
             R = self._region                                  # the source's region only
             return [(3.0 + pop_score[r] if R[r] == region_hint else pop_score[r], r) for r in m.rows]
-        out = []
-        R, M, T = self._region, self._muni, self._type
         marker = m.marker
         marker_type = SETTLEMENT_MARKERS.get(marker, marker) if marker else None
-        for row in m.rows:
+        if len(m.rows) > 24 and geo is None:   # 'Октябрьский': hundreds of settlements, in numpy
+            return self._scores_many(m.rows, districts, regions, region_hint, hint, marker, marker_type)
+        return self._scores_each(m.rows, districts, regions, region_hint, hint, geo, marker, marker_type)
+
+    def _scores_each(self, rows, districts, regions, region_hint, hint, geo, marker, marker_type) -> list[tuple[float, int]]:
+        pop_score = self._pop_score
+        out = []
+        R, M, T = self._region, self._muni, self._type
+        for row in rows:
             s = 0.0
             region, muni = R[row], M[row]
             if (region, muni) in districts:
@@ -571,12 +619,10 @@ class PlaceResolver:
                 s += 3.5
             if region_hint and region == region_hint:
                 s += 3.0
-            if hint_rows:
-                if row in hint_rows:
+            if hint is not None:
+                if row in hint.row_set or (region, muni) in hint.munis:
                     s += 2.0
-                elif any(M[h] == muni and R[h] == region for h in hint_rows):
-                    s += 2.0
-                elif any(R[h] == region for h in hint_rows):
+                elif region in hint.regions:
                     s += 1.0
             if geo is not None:
                 d = self.points.distance_km(row, *geo)
@@ -591,18 +637,48 @@ class PlaceResolver:
             out.append((s + pop_score[row], row))
         return out
 
-    def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> tuple[int, ...]:
-        """Settlement rows a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский район');
-        memoised: a feed's posts come from a limited set of communities."""
+    def _scores_many(self, rows, districts, regions, region_hint, hint, marker, marker_type) -> list[tuple[float, int]]:
+        """``_scores`` for a long list of rows (without a geotag), as numpy arrays: the same bonuses
+        (exact sums of multiples of 0.5) plus the same population term; only the top two are
+        returned, in the order ``sorted(..., reverse=True)`` gives them."""
+        ids = self._ids
+        rows_a = np.asarray(rows, dtype=np.int64)
+        region_of, muni_of = ids.region[rows_a], ids.muni[rows_a]
+        bonus = np.zeros(len(rows_a))
+        if districts:
+            bonus += 5.0 * _any_of(muni_of, [ids.muni_id.get(d, -1) for d in districts])
+        if regions:
+            bonus += 3.5 * _any_of(region_of, [ids.region_id.get(r, -1) for r in regions])
+        if region_hint:
+            bonus += 3.0 * (region_of == ids.region_id.get(region_hint, -1))
+        if hint is not None:
+            near = _any_of(rows_a, hint.rows) | _any_of(muni_of, [ids.muni_id.get(k, -1) for k in hint.munis])
+            same_region = _any_of(region_of, [ids.region_id.get(r, -1) for r in hint.regions])
+            bonus += np.where(near, 2.0, np.where(same_region, 1.0, 0.0))
+        if marker:
+            kind = ids.type[rows_a]
+            village = _any_of(kind, [ids.type_id.get(t, -1) for t in ("п", "пгт", "рп", "кп", "дп")])
+            bonus += np.where(kind == ids.type_id.get(marker_type, -1), 1.5,
+                              np.where(village if marker in ("п", "пгт", "рп") else False, 1.0,
+                                       np.where(kind != ids.type_id.get("г", -1), -1.0, 0.0) if marker == "г" else 0.0))
+        scores = bonus + ids.pop_score[rows_a]
+        top = np.lexsort((rows_a, scores))[::-1][:2]       # by score, then row, both descending
+        return [(float(scores[k]), int(rows_a[k])) for k in top]
+
+    def _resolve_hint(self, place_hint: str | None, region_hint: str | None) -> _Hint | None:
+        """The settlements a source's home place may mean ('Усть-Лабинск', 'Южный, Усть-Лабинский
+        район'), or None; memoised: a feed's posts come from a limited set of communities."""
         if not place_hint:
-            return ()
+            return None
         key = (place_hint, region_hint)
-        rows = self._hints.get(key)
-        if rows is None:
+        hint = self._hints.get(key, _UNSEEN)
+        if hint is _UNSEEN:
             if len(self._hints) >= HINTS_KEPT:
                 self._hints.clear()
-            rows = self._hints[key] = tuple(self._hint_rows(place_hint, region_hint))
-        return rows
+            rows = tuple(self._hint_rows(place_hint, region_hint))
+            hint = self._hints[key] = _Hint(rows, frozenset(rows), frozenset((self._region[r], self._muni[r]) for r in rows),
+                                           frozenset(self._region[r] for r in rows)) if rows else None
+        return hint
 
     def _hint_rows(self, place_hint: str, region_hint: str | None) -> list[int]:
         tx = self._tokens(place_hint)
@@ -644,14 +720,15 @@ class PlaceResolver:
         shouting = tx.shouting()
         mentions = self._mentions(tx, shouting)
         districts, regions = self._context(tx)
-        hint_rows = self._resolve_hint(place_hint, region_hint)
+        hint = self._resolve_hint(place_hint, region_hint)
         if region_hint and region_hint not in self._region_seat:
             region_hint = None
 
         best = None  # (score, margin, row, mention)
         for rank, m in enumerate(mentions):
-            scored = self._scores(m, districts, regions, region_hint, hint_rows, geo)
-            scored = sorted(scored, reverse=True) if len(scored) <= 3 else nlargest(2, scored)   # (same top two)
+            scored = self._scores(m, districts, regions, region_hint, hint, geo)
+            if len(scored) > 2 or (len(scored) == 2 and scored[1] > scored[0]):    # (numpy's: top two, in order)
+                scored = sorted(scored, reverse=True) if len(scored) <= 3 else nlargest(2, scored)
             top, row = scored[0]
             margin = top - scored[1][0] if len(scored) > 1 else 5.0
             quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened
@@ -689,8 +766,8 @@ class PlaceResolver:
             p = self._place(seat, 0.6, "district")
             return Place(None, None, muni, region, p.municipality_oktmo, p.municipality_oktmo, p.lat, p.lon, p.h3,
                          None, None, 0.6, "district")
-        if hint_rows:
-            row = max(hint_rows, key=lambda r: self._pop[r])
+        if hint is not None:
+            row = max(hint.rows, key=lambda r: self._pop[r])
             return self._place(row, 0.45, "place_hint")
         region = next(iter(sorted(regions)), None) or region_hint
         if region:

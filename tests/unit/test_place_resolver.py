@@ -68,3 +68,29 @@ def test_district_only(resolver):
 @pytest.mark.parametrize("text", ["", "   ", "x" * 100_000, "\x00\xff garbage", "<b>Москва</b>", "ВСЁ ПЛОХО НЕТ ВОДЫ"])
 def test_bad_input_never_raises(resolver, text):
     resolver.resolve(text)
+
+
+def test_long_row_lists_score_in_numpy_as_in_the_loop(resolver):
+    """Names such as 'Октябрьский' mean hundreds of settlements: their rows are scored with numpy
+    arrays; the top two must be those of the per-row loop, in every kind of context."""
+    import random
+
+    from geo.place_resolver import SETTLEMENT_MARKERS, _Hint
+
+    r = resolver
+    rng = random.Random(4)
+    big = [rows for rows, _ in (entry for entries in r._single.values() for entry in entries) if len(rows) > 24][:60]
+    assert big
+    for rows in big:
+        for _ in range(5):
+            pick = rng.sample(rows, 3)
+            districts = {(r._region[x], r._muni[x]) for x in pick[:rng.randint(0, 2)]}
+            regions = {r._region[x] for x in pick[:rng.randint(0, 1)]}
+            region_hint = rng.choice([None, r._region[pick[2]], "Москва"])
+            hint_rows = tuple(rng.sample(rows, 2)) if rng.random() < 0.5 else ()
+            hint = _Hint(hint_rows, frozenset(hint_rows), frozenset((r._region[x], r._muni[x]) for x in hint_rows),
+                         frozenset(r._region[x] for x in hint_rows)) if hint_rows else None
+            marker = rng.choice([None, "г", "п", "пгт", "х", "ст-ца", "с"])
+            marker_type = SETTLEMENT_MARKERS.get(marker, marker) if marker else None
+            loop = sorted(r._scores_each(rows, districts, regions, region_hint, hint, None, marker, marker_type), reverse=True)[:2]
+            assert r._scores_many(rows, districts, regions, region_hint, hint, marker, marker_type) == loop
