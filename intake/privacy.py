@@ -36,6 +36,8 @@ _CARD = re.compile(
 # Russian Post track numbers (14 digits) readable.
 _SHORT_CARD_PREFIXES = {13: ("4",), 14: ("30", "36", "38"), 15: ("34", "37")}
 
+_DIGIT = re.compile(r"\d")      # what \d in the patterns above matches (any Unicode decimal digit)
+
 EMAIL_MASK = "[email]"
 PHONE_MASK = "[телефон]"
 CARD_MASK = "[карта]"
@@ -74,7 +76,10 @@ def mask_pii(text: str) -> str:
     """Mask e-mails, card numbers (Luhn-valid 13–19 digits) and Russian phone numbers."""
     if not text:
         return text
-    text = _EMAIL.sub(EMAIL_MASK, text)
+    if "@" in text:                     # (cheap checks first: most posts have no '@' and many no digit)
+        text = _EMAIL.sub(EMAIL_MASK, text)
+    if _DIGIT.search(text) is None:
+        return text
     text = _CARD.sub(_mask_card, text)
     return _PHONE.sub(PHONE_MASK, text)
 
