@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,6 +86,9 @@ class Enricher:
         self.what = what
         self.places = places
         self.version = f"{what.version}+geo-{places.h3_resolution}"
+        # the per-word tables grow while enriching (numpy arrays replaced as they fill): one batch
+        # at a time, whichever thread calls
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, cache_dir: Path | None = None, h3_resolution: int = 8) -> "Enricher":
@@ -96,6 +100,10 @@ class Enricher:
         return enricher
 
     def enrich_batch(self, posts: list) -> list[Enrichment | Rejected]:
+        with self._lock:
+            return self._enrich_batch(posts)
+
+    def _enrich_batch(self, posts: list) -> list[Enrichment | Rejected]:
         texts, ok = [], []
         for p in posts:
             if not isinstance(p, dict):
