@@ -121,8 +121,6 @@ KEEP_FUNCTION = frozenset({"не", "нет", "ни", "без", "когда", "п
 _CASES = frozenset({"nomn", "gent", "datv", "accs", "ablt", "loct", "voct", "gen2", "acc2", "loc2"})
 _PROPER = frozenset({"Geox", "Name", "Surn", "Patr", "Orgn", "Trad", "Abbr", "Init"})
 _SHARED: dict[frozenset, frozenset] = {}   # one object per distinct grammeme set (a few thousand exist)
-
-
 _UNKNOWN = frozenset({"UNKN"})
 
 
