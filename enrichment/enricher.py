@@ -122,7 +122,8 @@ class Enricher:
         # one split of each text serves both: the resolver's tokens and the classifier's words
         pieces = [None if t is None else split_words(t[:RESOLVER_LOOKS_AT]) for t in texts]
         kept = [k for k, t in enumerate(texts) if t is not None]
-        whats = iter(self.what.analyse_batch([texts[k] for k in kept], [pieces[k][1::2] for k in kept]))
+        whats = iter(self.what.analyse_batch([texts[k] for k in kept], [
+            pieces[k][1::2] if len(texts[k]) <= RESOLVER_LOOKS_AT else None for k in kept]))   # (words of the whole text only)
         out: list[Enrichment | Rejected] = []
         for p, t, pc, rej in zip(posts, texts, pieces, ok):
             if rej is not None:

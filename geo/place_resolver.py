@@ -657,10 +657,11 @@ class PlaceResolver:
             bonus += np.where(near, 2.0, np.where(same_region, 1.0, 0.0))
         if marker:
             kind = ids.type[rows_a]
-            village = _any_of(kind, [ids.type_id.get(t, -1) for t in ("п", "пгт", "рп", "кп", "дп")])
-            bonus += np.where(kind == ids.type_id.get(marker_type, -1), 1.5,
-                              np.where(village if marker in ("п", "пгт", "рп") else False, 1.0,
-                                       np.where(kind != ids.type_id.get("г", -1), -1.0, 0.0) if marker == "г" else 0.0))
+            if marker in ("п", "пгт", "рп"):    # another kind of village: +1
+                other = 1.0 * _any_of(kind, [ids.type_id.get(t, -1) for t in ("п", "пгт", "рп", "кп", "дп")])
+            else:                               # 'г.' before what is not a town: -1 (its own type is 'г')
+                other = -1.0 if marker == "г" else 0.0
+            bonus += np.where(kind == ids.type_id.get(marker_type, -1), 1.5, other)
         scores = bonus + ids.pop_score[rows_a]
         top = np.lexsort((rows_a, scores))[::-1][:2]       # by score, then row, both descending
         return [(float(scores[k]), int(rows_a[k])) for k in top]

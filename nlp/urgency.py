@@ -24,7 +24,7 @@ _DURATION_PARTS: list[tuple[str, tuple[tuple[str, ...], ...]]] = [
 ]
 
 _RULES: list[tuple[str, float, re.Pattern]] = [
-    ("длительность", 0.35, None),           # the union of _DURATION_PARTS (below)
+    ("длительность", 0.35, re.compile("|".join(p for p, _ in _DURATION_PARTS))),
     ("угроза жизни", 0.45, re.compile(
         r"угроз\w*\s+жизн|опасн\w*\s+для\s+жизни|может\s+(?:убить|погибнуть|упасть|рухнуть|обрушиться)"
         r"|обрушен|обрушил|рухнул|пожар|горит|задымлен|утечк\w*\s+газа|пахнет\s+газом|запах\s+газа|оголенн\w*\s+провод"
@@ -45,8 +45,9 @@ _RULES: list[tuple[str, float, re.Pattern]] = [
 # is a set of anchor groups that must all occur, each group satisfied by one of its anchors in some
 # word (a substring; '^' = at the start of a word, for text the regex puts after whitespace). The
 # anchors follow the regexes: a rule's regex can only match when one of its alternatives holds.
-# Each distinct word's group mask is computed once and cached, so a post costs a lookup per word,
-# and a rule runs its (slower) regex only when one of its alternatives holds.
+# A word's group mask (``word_anchors``) is computed once per distinct word (the classifier's
+# per-word table keeps it), and a rule runs its (slower) regex only when one of its alternatives
+# holds; the duration rule runs only the regex alternative whose anchors hold.
 _ANCHORS: dict[str, list[tuple[tuple[str, ...], ...]]] = {
     "длительность": [alt for _, alt in _DURATION_PARTS],
     "угроза жизни": [
@@ -75,13 +76,13 @@ _ANCHORS: dict[str, list[tuple[tuple[str, ...], ...]]] = {
         (("скорая",), ("^приехала", "^едет")),
     ],
 }
-_RULES = [(name, weight, pattern or re.compile("|".join(p for p, _ in _DURATION_PARTS))) for name, weight, pattern in _RULES]
 _GROUPS: list[tuple[str, ...]] = sorted({g for alts in _ANCHORS.values() for alt in alts for g in alt})
+# the regex each alternative tries: its own for the duration rule, else the rule's
+_OWN_REGEX = {"длительность": [re.compile(p) for p, _ in _DURATION_PARTS]}
 # per rule (in _RULES order): (the group mask of an alternative, the regex to try when it holds)
 _CHECKS: list[tuple[tuple[int, re.Pattern], ...]] = [
     tuple((sum(1 << _GROUPS.index(g) for g in alt), own)
-          for alt, own in zip(_ANCHORS[name], [re.compile(p) for p, _ in _DURATION_PARTS] if name == "длительность"
-                              else [pattern] * len(_ANCHORS[name])))
+          for alt, own in zip(_ANCHORS[name], _OWN_REGEX.get(name, [pattern] * len(_ANCHORS[name]))))
     for name, _, pattern in _RULES]
 
 
@@ -99,8 +100,9 @@ def _anchor_bits(prefix: bool) -> tuple[tuple[str, int], ...]:
 _PREFIXES = _anchor_bits(True)
 _ANY_PREFIX = tuple(a for a, _ in _PREFIXES)
 _BY_FIRST_LETTER: dict[str, tuple[tuple[str, int], ...]] = {}   # substring anchors by their first letter
-for _a, _bits in _anchor_bits(False):
-    _BY_FIRST_LETTER[_a[0]] = _BY_FIRST_LETTER.get(_a[0], ()) + ((_a, _bits),)
+for anchor, bits in _anchor_bits(False):
+    _BY_FIRST_LETTER[anchor[0]] = _BY_FIRST_LETTER.get(anchor[0], ()) + ((anchor, bits),)
+del anchor, bits
 
 
 def word_anchors(word: str) -> int:

@@ -19,7 +19,7 @@ from nlp.classifier import LinearTextModel, count_pairs
 from nlp.features import MAX_WORDS, FeatureColumns, featurize
 from nlp.lexicon import LEXICON_PATH, Lexicon
 from nlp.text import WORD, fold, folds_by_word
-from nlp.urgency import LOOKS_AT, urgency, word_anchors
+from nlp.urgency import urgency, word_anchors
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.pkl"
 FEATURES_VERSION = "f1"          # bump when nlp.features / nlp.text change the feature space
@@ -62,16 +62,18 @@ class WhatModel:
             blob = pickle.load(fh)
         return cls(blob["sector"], blob["complaint"], Lexicon.load(), blob["version"])
 
-    def analyse_batch(self, texts: list[str], words: list[list[str]] | None = None) -> list[What]:
-        """``words``: the raw word tokens of each text (``nlp.text.split_words(text)[1::2]``) when
-        the caller has split the texts already; used for texts that ``folds_by_word``."""
+    def analyse_batch(self, texts: list[str], words: list[list[str] | None] | None = None) -> list[What]:
+        """``words``: the raw word tokens of each whole text (``nlp.text.split_words(text)[1::2]``, or
+        None) when the caller has split the texts already; used for texts that ``folds_by_word``."""
         folded: list[str | None] = []
         tokens: list[list[str]] = []
         for k, t in enumerate(texts):
             t = t or ""
-            if words is not None and len(t) <= LOOKS_AT and len(words[k]) <= MAX_WORDS and folds_by_word(t):
+            w = words[k] if words is not None else None
+            # (the urgency anchors are then the batch's, which cover a text's first MAX_WORDS words)
+            if w is not None and len(w) <= MAX_WORDS and folds_by_word(t):
                 folded.append(None)             # folded only if an urgency rule may fire
-                tokens.append(words[k])
+                tokens.append(w)
             else:
                 f = fold(t[:200_000])
                 folded.append(f)
