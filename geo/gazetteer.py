@@ -9,7 +9,9 @@ copied into this repo). Cleaning (``clean_rows``):
   'город Шахты', 'муниципальное образование «город Екатеринбург»' → 'город Екатеринбург',
   'Лужский муниципальный район' → 'Лужский район', a bare noun 'Алушта' → 'городской округ Алушта';
 - Moscow, Saint Petersburg and Sevastopol are listed per district: merged into one settlement
-  each (municipality 'город Москва' …);
+  each (municipality 'город Москва' …); the towns and settlements inside Moscow and Saint
+  Petersburg (Колпино, Пушкин, Шушары, Зеленоград …), which the source folds into the city or
+  misplaces, come from ``geo/data/federal_city_places.csv`` (municipality: the city's district);
 - settlement types are spelled out (х → хутор, ст-ца → станица …);
 - a city the source lists only by its city districts (Уфа, Астрахань) gets a row of its own;
   invisible characters ('<U+200E>') are removed from municipality names.
@@ -30,7 +32,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-CACHE_VERSION = "g3"
+CACHE_VERSION = "g4"
+FEDERAL_CITY_PLACES = Path(__file__).resolve().parent / "data" / "federal_city_places.csv"
 FEDERAL_CITIES = {"Москва", "Санкт-Петербург", "Севастополь"}
 TYPE_NAMES = {
     "г": "город", "пгт": "посёлок городского типа", "рп": "рабочий посёлок", "кп": "курортный посёлок",
@@ -122,9 +125,23 @@ def clean_rows(raw: pd.DataFrame) -> pd.DataFrame:
             "oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "municipality": f"город {region}",
             "municipality_oktmo": g["oktmo"].iloc[0][:2].ljust(8, "0") if g["oktmo"].iloc[0] else "", "type_name": "город",
         })
-    df = pd.concat([df[~fed], pd.DataFrame(merged), city_rows_from_districts(df[~fed])], ignore_index=True)
+    own = federal_city_places()
+    # the source's other rows of a city whose own places the file lists ('Центральный' р-н, a misfiled 'Ломоносов')
+    stray = df["region"].isin(set(own["region"])) & ~fed
+    df = pd.concat([df[~fed & ~stray], pd.DataFrame(merged), own, city_rows_from_districts(df[~fed])], ignore_index=True)
     df = df.drop(columns=["municipality_raw"]).sort_values(["region", "municipality", "name"], kind="stable").reset_index(drop=True)
     return df
+
+
+def federal_city_places() -> pd.DataFrame:
+    """The towns and settlements of Moscow and Saint Petersburg (geo/data/federal_city_places.csv)."""
+    import pandas as pd
+
+    own = pd.read_csv(FEDERAL_CITY_PLACES, comment="#", dtype={"population": np.int64})
+    own["oktmo"] = ""
+    own["municipality_oktmo"] = ""
+    own["type_name"] = own["type"].map(TYPE_NAMES)
+    return own
 
 
 def city_rows_from_districts(df: pd.DataFrame) -> pd.DataFrame:

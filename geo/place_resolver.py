@@ -25,7 +25,7 @@ from typing import NamedTuple
 import h3
 import numpy as np
 
-from geo.gazetteer import Gazetteer
+from geo.gazetteer import FEDERAL_CITIES, Gazetteer
 from geo.points import SettlementPoints
 from nlp.text import WORD_CACHE, cases, is_common_word, lemmas, split_words, tags
 
@@ -55,6 +55,23 @@ OBJECT_WORDS = {"сквер", "сквере", "сквера", "парк", "па�
                 "остановке", "остановки", "рынок", "рынке", "площадь", "площади", "улица", "улице", "улицы", "проспект",
                 "бульвар", "жк", "тц", "трц", "кинотеатр",
                 "храм", "церковь", "санаторий", "лагерь", "лагере", "база", "клуб", "дк", "фк", "команда", "магазин"}
+# words after a street marker that still belong to the street's name ('ул. Героя Советского Союза
+# Иванова', 'пр. Маршала Жукова', 'ул. 1-я Линия')
+STREET_NAME_WORDS = {"им", "имени", "ак", "акад", "академика", "ген", "генерала", "маршала", "героя", "героев", "адм",
+                     "адмирала", "кап", "капитана", "лейт", "лейтенанта", "полковника", "космонавта", "летчика",
+                     "советского", "союза", "проф", "профессора", "писателя", "поэта", "композитора", "и", "б", "м"}
+# street types that follow an adjective name ('Садовая ул.', 'Московское шоссе', 'Вокзальная улица')
+STREET_AFTER = {"ул", "улица", "улице", "улицы", "улицу", "пер", "переулок", "переулке", "ш", "шоссе", "пр", "пр-т",
+                "пр-кт", "проспект", "проспекте", "б-р", "бульвар", "бульваре", "пл", "площадь", "площади", "наб",
+                "набережная", "набережной", "проезд", "проезде", "тупик", "аллея", "линия", "линии"}
+# a post that gives a street address: a street word, or a house ('д. 5', 'дом 12')
+ADDRESS_WORDS = frozenset(STREET_AFTER | {"улица", "проспект", "переулок", "шоссе", "бульвар", "дом", "д", "корп",
+                                         "корпус", "парадная", "парадной", "подъезд", "подъезде", "подьезд"})
+_HOUSE = re.compile(r"\d+[а-яa-z]?(?:/\d+)?(?:к\d+)?")
+_ORDINAL = re.compile(r"(\d+)-?(?:ая|ой|я|й|ий|ый|ое|е|ого|го|ые|ых|х|ым|м|ую|ю)")
+# where the regional government sits, when it is not the region's largest settlement
+REGION_CENTRES = {"Вологодская область": "Вологда", "Московская область": "Красногорск", "Республика Ингушетия": "Магас",
+                  "Ханты-Мансийский автономный округ - Югра": "Ханты-Мансийск", "Ямало-Ненецкий автономный округ": "Салехард"}
 REGION_WORDS = {"область", "области", "обл", "край", "края", "крае", "округ", "округа"}
 DISTRICT_WORDS = {"район", "района", "районе", "р-н", "р-на", "р-не", "округ", "округа", "округе"}
 REGION_COLLOQUIAL = {
@@ -105,7 +122,7 @@ class Place:
     span: tuple[int, int] | None = None   # characters of the matched name in the text
     matched: str | None = None
     confidence: float = 0.0
-    method: str = "none"                  # text | geotag | place_hint | district | region | none
+    method: str = "none"    # text | text+geotag | geotag | place_hint | district | federal_city | region_centre | region | none
 
 
 _SENTENCE_END = frozenset(".!?…\n")
@@ -120,7 +137,8 @@ def word_info(word: str, may_start) -> tuple[str, tuple[str, ...], bool, int, in
     lower case). A name starts with a part some indexed name starts with (``may_start``), in a token
     that is not a number or a single letter; in lower case only if pymorphy knows the part as a place."""
     folded = word.lower().replace("ё", "е")
-    parts = tuple(folded.split("-"))
+    ordinal = _ORDINAL.fullmatch(folded)
+    parts = (ordinal.group(1),) if ordinal else tuple(folded.split("-"))     # '1-ая' → ('1',), as in names
     capital = word[:1].isupper()
     if len(parts) > 1 and parts[0] == "пол":    # 'пол-Ангарска' = half of Angarsk
         parts = parts[1:]
@@ -241,7 +259,8 @@ _REGION_ALONE = frozenset({"Республика Татарстан", "Респ�
 
 class PlaceResolver:
     @classmethod
-    def load(cls, gazetteer: Gazetteer | None = None, cache_dir: Path | None = None, h3_resolution: int = 8) -> "PlaceResolver":
+    def load(cls, gazetteer: Gazetteer | None = None, cache_dir: Path | None = None, h3_resolution: int = 8,
+             region_centre: bool = True) -> "PlaceResolver":
         """Build the name indexes once and cache them (about 10 s to build, under 2 s to load). A
         loaded resolver holds its own columns of the gazetteer, not the table."""
         import hashlib
@@ -260,10 +279,10 @@ class PlaceResolver:
                 state = pickle.load(fh)
             obj = cls.__new__(cls)
             obj.__dict__.update(state)
-            obj.h3_resolution = h3_resolution
+            obj.h3_resolution, obj.region_centre = h3_resolution, region_centre
             return obj
-        obj = cls(gazetteer or Gazetteer.load(cache_dir), h3_resolution)
-        state = {k: v for k, v in obj.__dict__.items() if k != "h3_resolution"}
+        obj = cls(gazetteer or Gazetteer.load(cache_dir), h3_resolution, region_centre)
+        state = {k: v for k, v in obj.__dict__.items() if k not in ("h3_resolution", "region_centre")}
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         with open(tmp, "wb") as fh:
@@ -271,8 +290,9 @@ class PlaceResolver:
         tmp.replace(path)
         return obj
 
-    def __init__(self, gazetteer: Gazetteer, h3_resolution: int = 8):
+    def __init__(self, gazetteer: Gazetteer, h3_resolution: int = 8, region_centre: bool = True):
         self.h3_resolution = h3_resolution
+        self.region_centre = region_centre      # guess the region's centre for an address with no settlement
         t = gazetteer.table
         shared: dict[str, str] = {}             # one string object per distinct value (≈70 MB less)
 
@@ -310,10 +330,17 @@ class PlaceResolver:
 
     # ------------------------------------------------------------------ index
     def _add_name(self, folded_name: str, rows: tuple[int, ...], note: str) -> None:
-        """Single-word names are keyed by each normal form; longer names by (first, second) forms."""
-        parts = [p for p in re.split(r"[\s\-]+", folded_name) if p]
+        """Single-word names are keyed by each normal form; longer names by (first, second) forms. An
+        ordinal is its number ('моква 1-я' → моква 1) and is also indexed in front ('1-я Моква')."""
+        parts = [_ORDINAL.sub(r"\1", p) if _ORDINAL.fullmatch(p) else p for p in re.split(r"\s+", folded_name) if p]
+        parts = [q for p in parts for q in p.split("-") if q]
         if not parts:
             return
+        if len(parts) > 1 and parts[-1].isdigit():
+            self._add_parts([parts[-1], *parts[:-1]], rows, note)
+        self._add_parts(parts, rows, note)
+
+    def _add_parts(self, parts: list[str], rows: tuple[int, ...], note: str) -> None:
         part_forms = tuple(forms(p) for p in parts)
         if len(parts) == 1:
             for f in part_forms[0]:
@@ -374,6 +401,12 @@ class PlaceResolver:
             j = self._region_seat.get(r)
             if j is None or self._pop[i] > self._pop[j]:
                 self._region_seat[r] = i
+        # the administrative centre: the largest settlement but where REGION_CENTRES says otherwise
+        self._region_centre = dict(self._region_seat)
+        for region, name in REGION_CENTRES.items():
+            rows = [i for i in self._by_name.get(fold(name), []) if self._region[i] == region and self._type[i] == "г"]
+            if rows:
+                self._region_centre[region] = rows[0]
 
     @staticmethod
     @lru_cache(maxsize=100_000)
@@ -439,7 +472,7 @@ class PlaceResolver:
                 continue
             prev = F[i - 1] if i else ""
             prev2 = F[i - 2] if i > 1 else ""
-            if prev in STREET_MARKERS or (prev2 in STREET_MARKERS and prev in ("им", "имени", "и", "ак", "акад", "ген", "маршала")):
+            if self._street_before(tx, i):
                 continue
             marker = SETTLEMENT_MARKERS.get(prev)
             if marker and len(prev) <= 2 and not tx.dot_after(i - 1) and not capital[i]:
@@ -465,6 +498,8 @@ class PlaceResolver:
                 rows, note, biggest = single
             else:
                 continue
+            if not marker and self._street_after(tx, i, last):
+                continue
             best = _Mention(i, last, rows, marker, note,
                             prev2 if prev in ("г", "город", "пос", "поселок", "с", "село", "ст", "станица", "х", "хутор", "д", "деревня") else prev,
                             size, biggest)
@@ -472,6 +507,38 @@ class PlaceResolver:
                 out.append(best)
                 nxt_free = best.last + 1
         return out
+
+    @staticmethod
+    def _street_before(tx: _Tokens, i: int) -> bool:
+        """Token i is part of a street's name: a street marker before it in the same clause, with only
+        words of a street's name between ('ул. Жоры Антоненко', 'ул. 1-я Линия', 'пр. Маршала Жукова')."""
+        F, seps = tx.folded, tx.seps
+        for j in range(i - 1, max(-1, i - 5), -1):
+            sep = seps[j + 1]
+            if "," in sep or ";" in sep or "\n" in sep or "(" in sep:
+                return False
+            if F[j] in STREET_MARKERS:
+                return True
+            if not (tx.capital[j] or F[j] in STREET_NAME_WORDS or _ORDINAL.fullmatch(F[j]) or F[j].isdigit()):
+                return False
+        return False
+
+    @staticmethod
+    def _street_after(tx: _Tokens, first: int, last: int) -> bool:
+        """The name is a street's: a street type follows an adjective ('Садовая ул.', 'Московское
+        шоссе'), or a house number follows ('Шахматова 16', 'Чичеринская 5/1', 'Ленина д. 5')."""
+        k = last + 1
+        if k >= tx.n or tx.seps[k].strip(" "):
+            return False                        # the name ends the text or a punctuation mark follows
+        nxt = tx.folded[k]
+        if nxt in STREET_AFTER:
+            return first == last and "ADJF" in tags(tx.parts[first][0])
+        if nxt in ("д", "дом") and k + 1 < tx.n and tx.folded[k + 1][:1].isdigit():
+            return True
+        if _HOUSE.fullmatch(nxt) is None or first != last or tx.sentence_start(first):
+            return False
+        t = tags(tx.parts[first][0])              # a street is named by an adjective or a person ('Колпино 5' is not)
+        return "ADJF" in t or not t.isdisjoint({"Surn", "Name", "Patr"})
 
     def _longest(self, tx: _Tokens, i: int, single) -> tuple | None:
         """The longest name starting at token i: (word parts, its last token - i, rows, note, largest population)."""
@@ -726,12 +793,16 @@ class PlaceResolver:
             region_hint = None
 
         best = None  # (score, margin, row, mention)
+        own_town = None     # the best-placed mention of a federal city's own town (it beats the city)
+        R = self._region
         for rank, m in enumerate(mentions):
             scored = self._scores(m, districts, regions, region_hint, hint, geo)
             if len(scored) > 2 or (len(scored) == 2 and scored[1] > scored[0]):    # (numpy's: top two, in order)
                 scored = sorted(scored, reverse=True) if len(scored) <= 3 else nlargest(2, scored)
             top, row = scored[0]
             margin = top - scored[1][0] if len(scored) > 1 else 5.0
+            if region_hint and R[row] != region_hint and not self._explicit(row, m, tx, districts, regions, geo):
+                continue        # outside the source's region on no evidence: a word that names a place elsewhere
             quality = top + (1.0 if m.marker else 0.0) - 0.8 * rank   # the first place named is usually where it happened
             if m.prep in ("в", "во") and not (cases(tx.parts[m.first][0]) & {"loct", "loc2", "ablt", "gent"}):
                 quality -= 3.0                  # 'везут в Воронеж', 'ехать в Самару': a destination, not the place
@@ -739,8 +810,12 @@ class PlaceResolver:
                 quality -= 1.0
             if best is None or quality > best[0]:
                 best = (quality, margin, row, m)
+            if R[row] in FEDERAL_CITIES and row != self._region_seat[R[row]] and (own_town is None or quality > own_town[0]):
+                own_town = (quality, margin, row, m)
 
         if best is not None:
+            if own_town is not None and best[2] == self._region_seat[R[best[2]]]:
+                best = own_town                 # 'Санкт-Петербург, г. Пушкин …': the town, not the city
             _, margin, row, m = best
             conf = 0.97 if margin >= 3 else 0.9 if margin >= 1.5 else 0.75 if margin >= 0.5 else 0.55
             if m.alias_note == "ambiguous":
@@ -771,7 +846,21 @@ class PlaceResolver:
             row = max(hint.rows, key=lambda r: self._pop[r])
             return self._place(row, 0.45, "place_hint")
         region = next(iter(sorted(regions)), None) or region_hint
+        if region in FEDERAL_CITIES:            # the region is the city: no town of its own named
+            return self._place(self._region_seat[region], 0.6, "federal_city")
+        if region and self.region_centre and not ADDRESS_WORDS.isdisjoint(tx.folded):
+            # a street address and no settlement: the region's centre, as a guess the method names
+            return self._place(self._region_centre[region], 0.25, "region_centre")
         if region:
             return Place(None, None, None, region, None, None, None, None, None, None, None, 0.3, "region")
         return Place()
+
+    def _explicit(self, row: int, m: _Mention, tx: _Tokens, districts, regions, geo) -> bool:
+        """Evidence for a place outside the source's region: its region or district named, a geotag
+        near it, or a name unique in Russia that is not a common word."""
+        if self._region[row] in regions or (self._region[row], self._muni[row]) in districts:
+            return True
+        if geo is not None and self.points.distance_km(row, *geo) < 60:
+            return True
+        return len(m.rows) == 1 and m.alias_note != "ambiguous" and not is_common_word(tx.parts[m.first][0])
 

@@ -98,7 +98,7 @@ class Core:
 
             t0 = time.perf_counter()
             self.route = make_route()
-            self.enricher = Enricher.load()
+            self.enricher = Enricher.load(region_centre=settings.place_region_centre)
             log.info("models loaded in %.1f s (%s)", time.perf_counter() - t0, self.enricher.version)
 
     def load(self) -> None:

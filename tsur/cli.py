@@ -225,7 +225,7 @@ def cmd_enrich(args) -> int:
 
     from enrichment.enricher import Enricher, Rejected
 
-    enricher = Enricher.load(h3_resolution=args.h3_resolution)
+    enricher = Enricher.load(h3_resolution=args.h3_resolution, region_centre=_settings().place_region_centre)
     src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8", errors="replace")
     dst = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     total = None

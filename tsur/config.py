@@ -136,6 +136,7 @@ class Settings:
     api_read_key: bool = False
     airflow_port: int = 8080
     retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
+    place_region_centre: bool = True    # a street address and no settlement → the region's centre, as a guess
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -191,6 +192,7 @@ class Settings:
             api_port=_int(env, "TSUR_API_PORT", 8311, 1, 65535),
             api_read_key=_switch(env, "TSUR_API_READ_KEY", False),
             airflow_port=_int(env, "TSUR_AIRFLOW_PORT", 8080, 1024, 65535),
+            place_region_centre=_switch(env, "TSUR_PLACE_REGION_CENTRE", True),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

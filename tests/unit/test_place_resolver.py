@@ -94,3 +94,62 @@ def test_long_row_lists_score_in_numpy_as_in_the_loop(resolver):
             marker_type = SETTLEMENT_MARKERS.get(marker, marker) if marker else None
             loop = sorted(r._scores_each(rows, districts, regions, region_hint, hint, None, marker, marker_type), reverse=True)[:2]
             assert r._scores_many(rows, districts, regions, region_hint, hint, marker, marker_type) == loop
+
+
+# --- context: the source's region, street addresses, federal cities, the region-centre guess
+# (our own sentences; each names the class of error it guards against)
+
+@pytest.mark.parametrize("text", [
+    "Нет освещения на Садовая ул., д. 12",                 # a street type after an adjective name
+    "Не убирают снег, Московское шоссе д. 40",
+    "Мусор у дома по ул. 1-я Линия, 7",                     # words after a street marker
+    "Яма у дома Шахматова 16, машины бьют колёса",           # a name followed by a house number
+    "Во дворе дома Дзержинского 5 нет света",
+])
+def test_street_address_words_are_never_settlements(resolver, text):
+    p = resolver.resolve(text, region_hint="Курская область", )
+    assert p.method != "text", (text, p)
+
+
+def test_region_hint_excludes_places_elsewhere_without_evidence(resolver):
+    # 'Садовое' and 'Московское' exist far away; from a Kursk portal they are not the place
+    p = resolver.resolve("Садовое товарищество просит отсыпать дорогу", region_hint="Курская область")
+    assert p.region == "Курская область"
+    # a place outside the region named with its region is explicit evidence
+    p = resolver.resolve("В Аксае Ростовской области не вывозят мусор", region_hint="Курская область")
+    assert (p.settlement, p.region) == ("Аксай", "Ростовская область")
+
+
+def test_federal_city_is_the_city_unless_its_own_town_is_named(resolver):
+    p = resolver.resolve("В парадной 3 не работает лифт, ул. Савушкина д. 10", region_hint="Санкт-Петербург")
+    assert (p.settlement, p.method) == ("Санкт-Петербург", "federal_city")
+    p = resolver.resolve("Санкт-Петербург, г. Пушкин, ул. Ленинградская, д. 3: течёт крыша", region_hint="Санкт-Петербург")
+    assert (p.settlement, p.municipality, p.region) == ("Пушкин", "Пушкинский район", "Санкт-Петербург")
+    p = resolver.resolve("в Колпино опять отключили горячую воду", region_hint="Санкт-Петербург")
+    assert (p.settlement, p.municipality) == ("Колпино", "Колпинский район")
+    p = resolver.resolve("пос. Шушары, детская площадка сломана", region_hint="Санкт-Петербург")
+    assert p.settlement == "Шушары"
+
+
+def test_street_address_without_settlement_guesses_the_region_centre(resolver):
+    p = resolver.resolve("Яма во дворе дома 14 по ул. Советской", region_hint="Курская область")
+    assert (p.settlement, p.method) == ("Курск", "region_centre") and p.confidence < 0.5
+    p = resolver.resolve("Яма во дворе дома 14 по ул. Советской", region_hint="Вологодская область")
+    assert p.settlement == "Вологда"            # the centre, not the largest town (Череповец)
+    # no address: the region only
+    p = resolver.resolve("Когда уже починят всё это", region_hint="Курская область")
+    assert (p.settlement, p.method) == (None, "region")
+
+
+def test_region_centre_guess_can_be_turned_off():
+    from geo.place_resolver import PlaceResolver
+
+    off = PlaceResolver.load(cache_dir=ROOT / "data" / "cache", region_centre=False)
+    p = off.resolve("Яма во дворе дома 14 по ул. Советской", region_hint="Курская область")
+    assert (p.settlement, p.method) == (None, "region")
+
+
+def test_numbered_villages_in_either_order(resolver):
+    for text in ("в деревне 1-ая Моква не чистят дорогу", "д. Моква 1-я, нет света"):
+        p = resolver.resolve(text, region_hint="Курская область")
+        assert (p.settlement, p.municipality) == ("Моква 1-я", "Курский район"), text
