@@ -98,12 +98,14 @@ def incidents(request: Request, region: str = Query(..., max_length=200), day: d
     rows = _read(request, ctx, lambda c: queries.incidents(c, region, day, sector, limit, now))
     keep = ("incident_id", "municipality", "settlement", "sector", "title", "status", "first_seen", "responsible_body",
             "next_deadline", "deadline_kind", "seconds_to_deadline", "first_answer_overdue", "resolution_overdue", "posts_count",
-            "source_url", "urgency")
+            "source_url", "urgency", "sector_confidence", "needs_review")
     items = [{k: r[k] for k in keep} for r in rows]
     for it in items:
         it["sector_name"] = SECTOR_RU.get(it["sector"], it["sector"])
         it["posts_count"] = int(it["posts_count"])
         it["urgency"] = round(float(it["urgency"]), 2)
+        it["sector_confidence"] = round(float(it["sector_confidence"]), 3)
+        it["needs_review"] = bool(it["needs_review"])
     return {"region": region, "day": day.isoformat(), "sector": sector, "now": now.isoformat(), "items": items}
 
 

@@ -143,7 +143,7 @@ class Enricher:
                 place = Place()
             out.append(Enrichment(
                 w.sector, w.sector_confidence, w.runner_up, w.runner_up_confidence, w.complaint_score, w.is_complaint,
-                w.urgency, w.urgency_reasons, region=place.region, municipality=place.municipality, settlement=place.settlement,
+                w.urgency, w.urgency_reasons, w.needs_review, region=place.region, municipality=place.municipality, settlement=place.settlement,
                 settlement_type=place.settlement_type, oktmo=place.oktmo, municipality_oktmo=place.municipality_oktmo,
                 lat=place.lat, lon=place.lon, h3=place.h3, place_confidence=place.confidence,
                 place_method=place.method, place_span=place.span, model_version=self.version,

@@ -95,6 +95,27 @@ class LinearTextModel:
         return cls(list(classes), vocabulary, vectorizer.idf_.astype(np.float64), clf.coef_.T.astype(np.float64).copy(),
                    clf.intercept_.astype(np.float64), temperature, info or {})
 
+    # ------------------------------------------------------------------ artefact (no pickle)
+    def to_arrays(self, prefix: str) -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-able description, named numpy arrays) of the fitted model: the features in column
+        order, classes, temperature and info as JSON; idf, coefficients and intercept as arrays."""
+        features = [""] * len(self.vocabulary)
+        for f, j in self.vocabulary.items():
+            features[j] = f
+        meta = {"classes": self.classes, "temperature": self.temperature, "info": self.info, "features": features}
+        arrays = {f"{prefix}.idf": self.idf, f"{prefix}.coef": self.coef, f"{prefix}.intercept": self.intercept}
+        return meta, arrays
+
+    @classmethod
+    def from_arrays(cls, meta: dict, arrays, prefix: str) -> "LinearTextModel":
+        features = meta["features"]
+        coef = np.asarray(arrays[f"{prefix}.coef"], dtype=np.float64)
+        if coef.shape[0] != len(features):
+            raise ValueError(f"model {prefix!r}: {coef.shape[0]} coefficient rows for {len(features)} features")
+        return cls(list(meta["classes"]), {f: j for j, f in enumerate(features)},
+                   np.asarray(arrays[f"{prefix}.idf"], dtype=np.float64), coef,
+                   np.asarray(arrays[f"{prefix}.intercept"], dtype=np.float64), float(meta["temperature"]), dict(meta["info"]))
+
     def decision_function(self, feature_lists: list[list[str]]) -> np.ndarray:
         """TF-IDF (1 + log tf, × idf, l2-normalised) · coefficients + intercept, per document."""
         flat = list(chain.from_iterable(feature_lists))

@@ -1,6 +1,7 @@
 """The 'what' of a post: sector (calibrated confidence + runner-up), complaint score, urgency.
 
-``WhatModel.load()`` reads the versioned artefact nlp/models/what.pkl, trained reproducibly from
+``WhatModel.load()`` reads the versioned artefact nlp/models/what.json + what.npz (JSON and numpy
+arrays, no pickle: loading a model never runs code), trained reproducibly from
 the labelled corpus by ``tsur train-sectors`` (``train``): a sector model on the complaints of the
 training split and a complaint-vs-noise model on all training posts. The held-out split is
 never used for fitting; ``evaluate`` reports accuracy, macro-F1 and a confusion matrix on it.
@@ -8,7 +9,7 @@ never used for fitting; ``evaluate`` reports accuracy, macro-F1 and a confusion 
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,10 +22,14 @@ from nlp.lexicon import LEXICON_PATH, Lexicon
 from nlp.text import WORD, fold, folds_by_word
 from nlp.urgency import urgency, word_anchors
 
-MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.pkl"
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "what.json"   # + what.npz beside it (the arrays)
+ARTEFACT_FORMAT = 1
 FEATURES_VERSION = "f1"          # bump when nlp.features / nlp.text change the feature space
 COMPLAINT_THRESHOLD = 0.5
 MIN_CONFIDENCE_FOR_SECTOR = 0.0  # below: 'other' (kept 0: the runner-up carries the doubt)
+# below this calibrated sector confidence a post `needs_review`: an operator checks its sector
+# (docs/enrichment.md gives the share flagged and the accuracy on each side, measured)
+REVIEW_CONFIDENCE = 0.6
 
 
 @dataclass(slots=True)     # (not frozen: a frozen dataclass sets each field through object.__setattr__,
@@ -37,6 +42,7 @@ class What:                # 4x slower to build; results are built by the thousa
     is_complaint: bool
     urgency: float
     urgency_reasons: tuple[str, ...]
+    needs_review: bool
 
 
 class WhatModel:
@@ -56,11 +62,16 @@ class WhatModel:
     # ------------------------------------------------------------------ use
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "WhatModel":
-        if not path.exists():
-            raise FileNotFoundError(f"no trained model at {path}; run `tsur train-sectors`")
-        with open(path, "rb") as fh:
-            blob = pickle.load(fh)
-        return cls(blob["sector"], blob["complaint"], Lexicon.load(), blob["version"])
+        arrays_path = path.with_suffix(".npz")
+        if not path.exists() or not arrays_path.exists():
+            raise FileNotFoundError(f"no trained model at {path} (+ {arrays_path.name}); run `tsur train-sectors`")
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        if meta.get("format") != ARTEFACT_FORMAT:
+            raise ValueError(f"{path}: artefact format {meta.get('format')!r}, this code reads {ARTEFACT_FORMAT}; "
+                             "run `tsur train-sectors`")
+        with np.load(arrays_path, allow_pickle=False) as arrays:
+            sector, complaint = (LinearTextModel.from_arrays(meta["models"][k], arrays, k) for k in ("sector", "complaint"))
+        return cls(sector, complaint, Lexicon.load(), meta["version"])
 
     def analyse_batch(self, texts: list[str], words: list[list[str] | None] | None = None) -> list[What]:
         """``words``: the raw word tokens of each whole text (``nlp.text.split_words(text)[1::2]``, or
@@ -95,13 +106,13 @@ class WhatModel:
             # the batch's anchors cover a post's first MAX_WORDS words: longer posts count their own
             u, reasons = urgency(text or "", fo, toks, anchor if len(toks) <= MAX_WORDS else None)
             if empty:  # nothing to go on: unknown, low confidence
-                out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, ()))
+                out.append(What("other", 0.0, "other", 0.0, 0.0, False, 0.0, (), True))
                 continue
             out.append(What(
                 sector=self.sector.classes[best], sector_confidence=round(p[best], 4),
                 runner_up=self.sector.classes[second], runner_up_confidence=round(p[second], 4),
                 complaint_score=round(c, 4), is_complaint=c >= COMPLAINT_THRESHOLD,
-                urgency=u, urgency_reasons=tuple(reasons),
+                urgency=u, urgency_reasons=tuple(reasons), needs_review=p[best] < REVIEW_CONFIDENCE,
             ))
         return out
 
@@ -131,9 +142,16 @@ def train(examples: list[corpus.Example] | None = None, C_sector: float = 10.0, 
 
 
 def save(model: WhatModel, path: Path = MODEL_PATH) -> Path:
+    """Write the artefact: ``path`` (JSON: version, classes, features, info) and the arrays beside it
+    (``.npz``, read with allow_pickle=False)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
-        pickle.dump({"version": model.version, "sector": model.sector, "complaint": model.complaint}, fh, protocol=5)
+    meta: dict = {"format": ARTEFACT_FORMAT, "version": model.version, "features_version": FEATURES_VERSION, "models": {}}
+    arrays: dict[str, np.ndarray] = {}
+    for name, m in (("sector", model.sector), ("complaint", model.complaint)):
+        meta["models"][name], a = m.to_arrays(name)
+        arrays.update(a)
+    np.savez_compressed(path.with_suffix(".npz"), **arrays)
+    path.write_text(json.dumps(meta, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return path
 
 

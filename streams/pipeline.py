@@ -21,13 +21,13 @@ DLQ_PAYLOAD_CHARS = 10_000
 ENRICHED_COLUMNS = (
     "post_id", "incident_id", "source", "community_id", "created_at", "region", "municipality", "oktmo", "settlement",
     "settlement_oktmo", "lat", "lon", "h3", "place_confidence", "place_method", "sector", "sector_confidence", "runner_up",
-    "complaint_score", "is_complaint", "urgency", "urgency_reasons", "model_version", "enriched_at",
+    "complaint_score", "is_complaint", "urgency", "urgency_reasons", "model_version", "enriched_at", "needs_review",
 )
 INCIDENT_COLUMNS = (
     "incident_id", "region", "municipality", "oktmo", "settlement", "settlement_oktmo", "lat", "lon", "h3", "sector",
     "sector_confidence", "complaint_score", "urgency", "title", "posts_count", "first_seen", "last_seen",
     "responsible_body", "first_answer_due", "resolution_due", "model_version", "updated_at", "place_key", "signature",
-    "urgency_reasons", "source_url",
+    "urgency_reasons", "source_url", "needs_review",
 )
 TITLE_CHARS = 160
 
@@ -77,7 +77,7 @@ def incident_row(inc: OpenIncident, now: datetime) -> list:
         e.get("sector_confidence", 0.0), e.get("complaint_score", 0.0), inc.urgency, e.get("title", ""),
         inc.posts_count, inc.first_seen, inc.last_seen, e.get("responsible_body", ""), e.get("first_answer_due"),
         e.get("resolution_due"), e.get("model_version", ""), now, inc.place_key, sorted(inc.signature),
-        list(e.get("urgency_reasons", ())), e.get("source_url", ""),
+        list(e.get("urgency_reasons", ())), e.get("source_url", ""), int(e.get("needs_review", False)),
     ]
 
 
@@ -158,7 +158,7 @@ def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route:
                     "h3": e.h3 or "", "sector_confidence": e.sector_confidence, "complaint_score": e.complaint_score,
                     "title": " ".join(p.text.split())[:TITLE_CHARS], "responsible_body": body, "first_answer_due": first_due,
                     "resolution_due": final_due, "model_version": e.model_version, "urgency_reasons": e.urgency_reasons,
-                    "source_url": p.url,
+                    "source_url": p.url, "needs_review": e.needs_review,
                 }
             incident_id = inc.incident_id
             touched[incident_id] = inc
@@ -167,7 +167,7 @@ def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route:
             p.post_id, incident_id, p.source, p.community_id, p.created_at, e.region or "", e.municipality or "",
             e.municipality_oktmo or "", e.settlement or "", e.oktmo or "", e.lat, e.lon, e.h3 or "", e.place_confidence,
             e.place_method, e.sector, e.sector_confidence, e.runner_up, e.complaint_score, int(e.is_complaint), e.urgency,
-            list(e.urgency_reasons), e.model_version, now,
+            list(e.urgency_reasons), e.model_version, now, int(e.needs_review),
         ])
     result.incidents = [i for i in touched.values() if i.extra]
     return result

@@ -14,13 +14,14 @@ def open_incidents(client, window: timedelta) -> list[OpenIncident]:
                         parameters={"window_hours": int(window.total_seconds() // 3600)}).result_rows
     out = []
     for (iid, pkey, sector, sig, first, last, count, urgency, region, muni, oktmo, settlement, s_oktmo, lat, lon, h3,
-         sconf, cscore, title, body, first_due, final_due, model, reasons, url) in rows:
+         sconf, cscore, title, body, first_due, final_due, model, reasons, url, review) in rows:
         out.append(OpenIncident(
             iid, pkey, sector, frozenset(sig), _utc(first), _utc(last), int(count), float(urgency),
             extra={"region": region, "municipality": muni, "oktmo": oktmo, "settlement": settlement, "settlement_oktmo": s_oktmo,
                    "lat": lat, "lon": lon, "h3": h3, "sector_confidence": sconf, "complaint_score": cscore, "title": title,
                    "responsible_body": body, "first_answer_due": _utc(first_due), "resolution_due": _utc(final_due),
-                   "model_version": model, "urgency_reasons": tuple(reasons), "source_url": url},
+                   "model_version": model, "urgency_reasons": tuple(reasons), "source_url": url,
+                   "needs_review": bool(review)},
         ))
     return out
 

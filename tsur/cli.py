@@ -561,7 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("train-sectors", help="train the sector and complaint models from the labelled corpus",
                         description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
-                        "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.pkl.")
+                        "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.json + what.npz (JSON and arrays, no pickle).")
     sp.add_argument("--dry-run", action="store_true", help="evaluate only; do not overwrite the saved model")
     sp.set_defaults(func=cmd_train_sectors)
 

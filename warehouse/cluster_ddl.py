@@ -264,7 +264,7 @@ class _Renderer:
             raise self.fail(source, stmt, "migrations are single-node DDL; ON CLUSTER is added here")
         if re.match(r"CREATE\s+TABLE\s", m, re.I):
             return self.create_table(source, stmt, m)
-        if re.match(r"CREATE\s+VIEW\s", m, re.I):
+        if re.match(r"CREATE\s+(?:OR\s+REPLACE\s+)?VIEW\s", m, re.I):
             return self.create_view(source, stmt, m)
         if re.match(r"CREATE\s+MATERIALIZED\s+VIEW\s", m, re.I):
             return self.create_materialized_view(source, stmt, m)
@@ -342,19 +342,20 @@ class _Renderer:
 
     # -- views
     def create_view(self, source: str, stmt: str, m: str) -> list[ClusterStatement]:
-        head = re.match(r"CREATE\s+VIEW\s+IF\s+NOT\s+EXISTS\s+(\w+)\s+AS\b", m, re.I)
+        head = re.match(r"CREATE\s+(?:VIEW\s+IF\s+NOT\s+EXISTS|(OR\s+REPLACE)\s+VIEW)\s+(\w+)\s+AS\b", m, re.I)
         if not head:
-            raise self.fail(source, stmt, "expected CREATE VIEW IF NOT EXISTS <name> AS SELECT …")
-        name = head.group(1)
+            raise self.fail(source, stmt, "expected CREATE VIEW IF NOT EXISTS <name> AS SELECT … "
+                                          "(or CREATE OR REPLACE VIEW <name> AS SELECT … for a new version of a view)")
+        replace, name = bool(head.group(1)), head.group(2)
         tree = self.ast(source, stmt)
         if (tree.root.split()[:2] != ["CreateQuery", name] or not tree.nodes("SelectWithUnionQuery", 1)
                 or tree.nodes("ViewTargets") or tree.nodes("Storage definition") or tree.nodes("Columns definition")):
             raise self.fail(source, stmt, f"chDB reads it differently (as {tree.root!r})")
         self.known(source, stmt, tree.tables(), tree)
-        if name in self.objects:
-            raise self.fail(source, stmt, f"{name} is created twice")
+        if name in self.objects and not (replace and self.objects[name] == "view"):
+            raise self.fail(source, stmt, f"{name} is created twice" if not replace else f"{name} is a {self.objects[name]}, not a view")
         self.objects[name] = "view"
-        at = head.start(1) + len(name)
+        at = head.start(2) + len(name)
         return [ClusterStatement(f"{stmt[:at]} {self.on_cluster}{stmt[at:]}", source, "view", name)]
 
     def create_materialized_view(self, source: str, stmt: str, m: str) -> list[ClusterStatement]:

@@ -185,7 +185,12 @@
       if (markNew && !state.seen[it.incident_id]) tr.className = "fresh";
       state.seen[it.incident_id] = true;
       tr.appendChild(node("td", {}, msk.format(new Date(it.first_seen))));
-      tr.appendChild(node("td", {}, it.sector_name));
+      var sec = node("td", {}, it.sector_name);
+      if (it.needs_review) {   // the sector model was unsure: an operator should check the sector
+        sec.appendChild(node("span", { "class": "review", title: "Проверьте отрасль: уверенность модели " +
+          Math.round(it.sector_confidence * 100) + " %" }, " ?"));
+      }
+      tr.appendChild(sec);
       tr.appendChild(node("td", {}, [it.settlement, it.municipality].filter(Boolean).join(", ") || "не определено"));
       var title = node("td", { "class": "title" });
       if (it.source_url) {

@@ -15,7 +15,7 @@ counted AS (
 SELECT o.incident_id, o.place_key, o.sector, o.signature, o.first_seen, o.last_seen, c.stored_posts, o.urgency,
        o.region, o.municipality, o.oktmo, o.settlement, o.settlement_oktmo, o.lat, o.lon, o.h3, o.sector_confidence,
        o.complaint_score, o.title, o.responsible_body, o.first_answer_due, o.resolution_due, o.model_version,
-       o.urgency_reasons, o.source_url
+       o.urgency_reasons, o.source_url, o.needs_review
 FROM open AS o
 LEFT JOIN counted AS c ON c.incident_id = o.incident_id
 SETTINGS join_use_nulls = 0

@@ -224,6 +224,12 @@ def test_dashboard_endpoints(api):
     assert [i["first_seen"] for i in inc] == sorted((i["first_seen"] for i in inc), reverse=True)
     assert all(i["status"] in ("new", "assigned", "answered", "in_progress", "resolved", "rejected", "reopened") for i in inc)
     assert all((i["seconds_to_deadline"] is None) == (i["status"] in ("resolved", "rejected")) for i in inc)
+    # the sector review flag: stored with the incident, the same in incident_current and the list
+    from nlp.what import REVIEW_CONFIDENCE
+    assert all(i["needs_review"] == (i["sector_confidence"] < REVIEW_CONFIDENCE) for i in inc)
+    flagged = dict(sql(api, "SELECT incident_id, needs_review FROM incident_current WHERE incident_id IN {ids:Array(String)}",
+                       ids=[i["incident_id"] for i in inc]))
+    assert {i["incident_id"]: int(i["needs_review"]) for i in inc} == flagged
 
     sla = api.get("/api/sla", params=q).json()
     expected = sql(api, "SELECT uniqExact(municipality), sum(received) FROM report_sla_daily FINAL WHERE day = {d:Date}", d=DAY)[0]

@@ -20,7 +20,7 @@ def test_corpus_is_large_varied_and_split():
 
 def test_saved_model_matches_the_corpus(model):
     """The artefact is versioned by corpus + lexicon + features: retrain after changing them."""
-    assert model.version == f"what-{what.corpus_version(corpus.load())}", "run `tsur train-sectors` and commit nlp/models/what.pkl"
+    assert model.version == f"what-{what.corpus_version(corpus.load())}", "run `tsur train-sectors` and commit nlp/models/what.json and what.npz"
 
 
 def test_heldout_quality_floor(model):
@@ -186,3 +186,32 @@ def test_feature_table_starts_afresh_when_full(model):
         pairs = [sorted(zip(r[0].tolist(), r[1].tolist())) for r in (a, b)]
         assert pairs[0] == pairs[1] and np.array_equal(a[2], b[2]) and np.array_equal(a[3], b[3])
     assert len(big._ids) > 300
+
+
+def test_artefact_is_json_and_arrays_and_round_trips(tmp_path, model):
+    """No pickle: the description is JSON, the arrays load with allow_pickle=False, and a saved
+    and reloaded model predicts exactly what the original does."""
+    import json
+
+    import numpy as np
+
+    path = what.save(model, tmp_path / "m.json")
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    assert meta["format"] == what.ARTEFACT_FORMAT and meta["version"] == model.version
+    with np.load(path.with_suffix(".npz"), allow_pickle=False) as arrays:
+        assert {a.dtype.kind for a in arrays.values()} == {"f"}
+    again = what.WhatModel.load(path)
+    texts = ["третий день нет воды", "яма во дворе", "спасибо всем", "", "бродячие собаки покусали ребёнка"]
+    assert [(w.sector, w.sector_confidence, w.needs_review) for w in again.analyse_batch(texts)] == \
+        [(w.sector, w.sector_confidence, w.needs_review) for w in model.analyse_batch(texts)]
+    meta["format"] = 99
+    path.write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="train-sectors"):
+        what.WhatModel.load(path)
+
+
+def test_needs_review_marks_unsure_posts(model):
+    results = model.analyse_batch(["", "нет горячей воды в доме третий день", "ну и что тут скажешь, опять то же самое"])
+    assert results[0].needs_review                          # nothing to go on
+    assert not results[1].needs_review
+    assert all(r.needs_review == (r.sector_confidence < what.REVIEW_CONFIDENCE) for r in results[1:])
