@@ -177,6 +177,50 @@ def evaluate(model: WhatModel, examples: list[corpus.Example] | None = None) -> 
     }
 
 
+def load_labelled(path: Path) -> list[tuple[str, str]]:
+    """(text, sector) of a labelled JSONL file (one object a line with 'text' and 'sector'): a
+    centre's own checked messages, for ``evaluate_labelled``. Unknown sectors are an error."""
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        if not isinstance(d, dict) or not isinstance(d.get("text"), str) or d.get("sector") not in corpus.SECTORS:
+            raise ValueError(f"{path}:{n}: need an object with 'text' and 'sector' (one of {', '.join(corpus.SECTORS)})")
+        rows.append((d["text"], d["sector"]))
+    return rows
+
+
+def evaluate_labelled(model: WhatModel, rows: list[tuple[str, str]]) -> dict:
+    """Sector accuracy, macro-F1 over the sectors the set holds, per-sector recall, and how the
+    review flag splits the set (share flagged; accuracy of the flagged and of the rest)."""
+    from sklearn.metrics import f1_score
+
+    results = model.analyse_batch([t for t, _ in rows])
+    gold = [s for _, s in rows]
+    pred = [r.sector for r in results]
+    labels = sorted(set(gold))
+    ok = [g == p for g, p in zip(gold, pred)]
+    flagged = [o for o, r in zip(ok, results) if r.needs_review]
+    sure = [o for o, r in zip(ok, results) if not r.needs_review]
+    return {
+        "n": len(rows), "accuracy": sum(ok) / max(1, len(ok)),
+        "macro_f1": f1_score(gold, pred, labels=labels, average="macro", zero_division=0),
+        "recall": {l: sum(o for o, g in zip(ok, gold) if g == l) / gold.count(l) for l in labels},
+        "review_share": len(flagged) / max(1, len(ok)),
+        "review_accuracy": sum(flagged) / len(flagged) if flagged else None,
+        "sure_accuracy": sum(sure) / len(sure) if sure else None,
+    }
+
+
+def format_labelled(name: str, m: dict) -> str:
+    acc = lambda v: "-" if v is None else f"{v:.3f}"   # noqa: E731
+    return (f"{name}: {m['n']} messages, sector accuracy {m['accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} "
+            f"({len(m['recall'])} sectors); recall " + ", ".join(f"{k} {v:.2f}" for k, v in m["recall"].items())
+            + f"; needs_review {m['review_share']:.1%} (accuracy {acc(m['review_accuracy'])} flagged, "
+            f"{acc(m['sure_accuracy'])} the rest)")
+
+
 def format_report(m: dict) -> str:
     short = [l[:5] for l in m["labels"]]
     lines = [

@@ -215,6 +215,8 @@ def cmd_train_sectors(args) -> int:
          f"(sector: {model.sector.info['n_train']} posts, {model.sector.info['n_features']} features, "
          f"cv accuracy {model.sector.info['cv_accuracy']:.3f}; complaint: {model.complaint.info['n_train']} posts)")
     _say(what.format_report(what.evaluate(model)))
+    for path in args.eval or ():
+        _say(what.format_labelled(path, what.evaluate_labelled(model, what.load_labelled(Path(path)))))
     if not args.dry_run:
         _say(f"saved {what.save(model)}")
     return 0
@@ -563,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
                         "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.json + what.npz (JSON and arrays, no pickle).")
     sp.add_argument("--dry-run", action="store_true", help="evaluate only; do not overwrite the saved model")
+    sp.add_argument("--eval", action="append", metavar="FILE",
+                    help="also score a labelled JSONL set ({text, sector} a line; e.g. your centre's own checked messages): "
+                         "accuracy, macro-F1, recall per sector, the needs_review split; repeatable")
     sp.set_defaults(func=cmd_train_sectors)
 
     sp = sub.add_parser("enrich", help="enrich posts (JSONL in, JSONL out): sector, complaint, urgency, place",

@@ -215,3 +215,18 @@ def test_needs_review_marks_unsure_posts(model):
     assert results[0].needs_review                          # nothing to go on
     assert not results[1].needs_review
     assert all(r.needs_review == (r.sector_confidence < what.REVIEW_CONFIDENCE) for r in results[1:])
+
+
+def test_labelled_set_scoring(tmp_path, model):
+    import json
+
+    rows = [("в подъезде третий день не работает лифт", "housing"), ("мусор не вывозят с площадки", "waste"),
+            ("автобус 5 не ходит по расписанию", "transport"), ("мусор не вывозят с площадки у школы", "roads")]
+    f = tmp_path / "set.jsonl"
+    f.write_text("\n".join(json.dumps({"text": t, "sector": s}, ensure_ascii=False) for t, s in rows), encoding="utf-8")
+    m = what.evaluate_labelled(model, what.load_labelled(f))
+    assert m["n"] == 4 and m["accuracy"] == 0.75 and m["recall"]["roads"] == 0.0 and m["recall"]["housing"] == 1.0
+    assert "4 messages, sector accuracy 0.750" in what.format_labelled("set", m)
+    f.write_text('{"text": "x", "sector": "nonsense"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="sector"):
+        what.load_labelled(f)
