@@ -496,6 +496,8 @@ class StatusUpdate(BaseModel):
     at: datetime | None = Field(None, description="when it happened (ISO 8601); default now; not in the future")
     comment: str = Field("", max_length=4000)
     actor: str | None = Field(None, max_length=200, description="the person; recorded as '<organisation> / <actor>'")
+    sector: Literal[SECTORS] | None = Field(None, description="extension: the incident's correct sector (a correction; "
+                                            "the incident is re-routed and the correction kept as a labelled example)")
 
 
 @router.post("/requests/{service_request_id}/status.json", status_code=202, response_class=Response, responses=_ERRORS,
@@ -526,6 +528,8 @@ def update_status(request: Request, body: StatusUpdate,
         raise _bad("at is not a usable time") from None
     actor = key.organisation if not body.actor else f"{key.organisation} / {body.actor.strip()}"
     event = {"incident_id": iid, "status": body.status, "at": at.isoformat(), "actor": actor, "comment": body.comment}
+    if body.sector:
+        event["sector"] = body.sector
     checked = parse_status_event(event, now)
     if isinstance(checked, str):
         raise _bad(checked)

@@ -91,10 +91,14 @@ class Enricher:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, cache_dir: Path | None = None, h3_resolution: int = 8, region_centre: bool = True) -> "Enricher":
+    def load(cls, cache_dir: Path | None = None, h3_resolution: int = 8, region_centre: bool = True,
+             sector_model: Path | None = None) -> "Enricher":
         """``region_centre``: a street address with no settlement gets the region's centre as a
-        low-confidence guess (``place_method`` 'region_centre'; TSUR_PLACE_REGION_CENTRE)."""
-        enricher = cls(WhatModel.load(), PlaceResolver.load(cache_dir=cache_dir, h3_resolution=h3_resolution,
+        low-confidence guess (``place_method`` 'region_centre'; TSUR_PLACE_REGION_CENTRE).
+        ``sector_model``: a centre's own sector model artefact, used when the file exists
+        (Settings.sector_model); otherwise the packaged one."""
+        what = WhatModel.load(sector_model) if sector_model is not None and sector_model.exists() else WhatModel.load()
+        enricher = cls(what, PlaceResolver.load(cache_dir=cache_dir, h3_resolution=h3_resolution,
                                                             region_centre=region_centre))
         # the gazetteer's lists and name indexes are millions of objects that live as long as the
         # process: out of the cyclic collector's scans (each full scan walked them all: ≈10 % of

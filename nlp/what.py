@@ -130,15 +130,20 @@ def corpus_version(examples: list[corpus.Example]) -> str:
     return h.hexdigest()[:10]
 
 
-def train(examples: list[corpus.Example] | None = None, C_sector: float = 10.0, C_complaint: float = 5.0) -> WhatModel:
+def train(examples: list[corpus.Example] | None = None, C_sector: float = 10.0, C_complaint: float = 5.0,
+          extra: list[corpus.Example] | None = None) -> WhatModel:
+    """Fit on the training split of ``examples`` (the corpus) plus ``extra`` (operators' corrections:
+    always training data, so the held-out split stays the corpus's own and comparable)."""
     examples = corpus.load() if examples is None else examples
     train_set, _ = corpus.split(examples)
+    extra = list(extra or ())
+    train_set = train_set + extra
     lexicon = Lexicon.load()
     feats = [featurize(e.text, lexicon) for e in train_set]
     sector_idx = [i for i, e in enumerate(train_set) if e.complaint]
     sector = LinearTextModel.fit([feats[i] for i in sector_idx], [train_set[i].sector for i in sector_idx], C=C_sector)
     complaint = LinearTextModel.fit(feats, ["complaint" if e.complaint else "noise" for e in train_set], C=C_complaint)
-    return WhatModel(sector, complaint, lexicon, f"what-{corpus_version(examples)}")
+    return WhatModel(sector, complaint, lexicon, f"what-{corpus_version(examples + extra)}")
 
 
 def save(model: WhatModel, path: Path = MODEL_PATH) -> Path:
@@ -219,6 +224,35 @@ def format_labelled(name: str, m: dict) -> str:
             f"({len(m['recall'])} sectors); recall " + ", ".join(f"{k} {v:.2f}" for k, v in m["recall"].items())
             + f"; needs_review {m['review_share']:.1%} (accuracy {acc(m['review_accuracy'])} flagged, "
             f"{acc(m['sure_accuracy'])} the rest)")
+
+
+TOLERANCE = 0.01     # accuracy or macro-F1 lower by more than this on any set: the candidate is worse
+
+
+def compare(current: WhatModel | None, new: WhatModel, evals: dict[str, list[tuple[str, str]]]) -> tuple[str, bool]:
+    """The deployed model and a candidate side by side: accuracy and macro-F1 on the corpus's held-out
+    split and on each labelled set; and whether the candidate is worse on any of them (by more than
+    ``TOLERANCE``: the noise of a few posts in a small class), which refuses its publication."""
+    def scores(m: WhatModel) -> dict[str, tuple[float, float]]:
+        h = evaluate(m)
+        out = {"corpus held-out": (h["sector_accuracy"], h["sector_macro_f1"])}
+        for name, rows in evals.items():
+            e = evaluate_labelled(m, rows)
+            out[name] = (e["accuracy"], e["macro_f1"])
+        return out
+
+    cur = scores(current) if current is not None else None
+    nxt = scores(new)
+    width = max(len(k) for k in nxt)
+    lines = [f"{'':{width}}  {'deployed ' + (current.version if current else '-'):>28}  {'candidate ' + new.version:>28}",
+             f"{'':{width}}  {'accuracy  macro-F1':>28}  {'accuracy  macro-F1':>28}"]
+    worse = False
+    for k, (acc, f1) in nxt.items():
+        c = cur[k] if cur else None
+        lines.append(f"{k:{width}}  {(f'{c[0]:.3f}     {c[1]:.3f}' if c else '-'):>28}  {f'{acc:.3f}     {f1:.3f}':>28}")
+        if c and (acc < c[0] - TOLERANCE or f1 < c[1] - TOLERANCE):
+            worse = True
+    return "\n".join(lines), worse
 
 
 def format_report(m: dict) -> str:

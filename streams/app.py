@@ -32,7 +32,8 @@ import faust
 from streams import state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
-from streams.pipeline import enrich_batch, incident_message, parse_batch, payload_preview
+from streams.pipeline import (INCIDENT_COLUMNS, apply_corrections, enrich_batch, incident_message, parse_batch,
+                              payload_preview, rerouted_row)
 from streams.status_events import STATUS_COLUMNS, parse_status_event
 from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
@@ -98,7 +99,7 @@ class Core:
 
             t0 = time.perf_counter()
             self.route = make_route()
-            self.enricher = Enricher.load(region_centre=settings.place_region_centre)
+            self.enricher = Enricher.load(region_centre=settings.place_region_centre, sector_model=settings.sector_model)
             log.info("models loaded in %.1f s (%s)", time.perf_counter() - t0, self.enricher.version)
 
     def load(self) -> None:
@@ -184,8 +185,16 @@ async def process_posts(stream):
             await asyncio.to_thread(enrich_batch, result, core.enricher, core.builder, core.route, known, now)
             enrich_s = time.perf_counter() - t1
             found = [a for a in (core.tension.observe(k, s, t) for k, s, t in result.complaints) if a]
-            batches = [("alerts", alert_rows(found, now), ALERT_COLUMNS)] + result.warehouse_batches(now)
-            await until_stored(writer.insert_many, batches)
+
+            def batches(client) -> list:
+                # operators' sector corrections of the incidents this batch continues, read in the
+                # session that writes them (another worker's correction is never overwritten)
+                continued = [i.incident_id for i in result.incidents if not i.is_new]
+                if continued:
+                    apply_corrections(result.incidents, state.corrections(client, continued), core.route)
+                return [("alerts", alert_rows(found, now), ALERT_COLUMNS)] + result.warehouse_batches(now)
+
+            await until_stored(writer.write, batches)
         except asyncio.CancelledError:
             # Faust acknowledges a taken batch when the agent stops; keep it so nothing is lost.
             path = spool_payloads(payloads)
@@ -232,9 +241,28 @@ async def store_status_events(stream):
                 metrics.dead_letters += 1
             else:
                 rows.append(parsed)
-        if rows:
-            await until_stored(writer.insert_many, [("incident_status_events", rows, STATUS_COLUMNS)])
-            metrics.status_events += len(rows)
+        if not rows:
+            continue
+        corrected = {r[1] for r in rows if r[-1]}
+        if corrected:
+            await core.ready.wait()             # (routing is loaded with the models)
+
+        def batches(client) -> list:
+            # a sector correction re-routes its incident (a new version of the stored row), by the
+            # latest correction of each: this batch's and those stored before
+            rerouted = []
+            if corrected:
+                latest = state.corrections(client, sorted(corrected))
+                for r in rows:
+                    if r[-1] and (r[1] not in latest or r[5] >= latest[r[1]][1]):
+                        latest[r[1]] = (r[-1], r[5])
+                rerouted = [rerouted_row(stored, latest[stored["incident_id"]][0], core.route, now)
+                            for stored in state.incident_rows(client, sorted(corrected))
+                            if stored["sector"] != latest[stored["incident_id"]][0]]
+            return [("incident_status_events", rows, STATUS_COLUMNS), ("incidents", rerouted, INCIDENT_COLUMNS)]
+
+        await until_stored(writer.write, batches)
+        metrics.status_events += len(rows)
 
 
 def skip_unwritten_log_records() -> None:

@@ -73,7 +73,7 @@ def incident_row(inc: OpenIncident, now: datetime) -> list:
     e = inc.extra
     return [
         inc.incident_id, e.get("region", ""), e.get("municipality", ""), e.get("oktmo", ""), e.get("settlement", ""),
-        e.get("settlement_oktmo", ""), e.get("lat"), e.get("lon"), e.get("h3", ""), inc.sector,
+        e.get("settlement_oktmo", ""), e.get("lat"), e.get("lon"), e.get("h3", ""), e.get("sector") or inc.sector,
         e.get("sector_confidence", 0.0), e.get("complaint_score", 0.0), inc.urgency, e.get("title", ""),
         inc.posts_count, inc.first_seen, inc.last_seen, e.get("responsible_body", ""), e.get("first_answer_due"),
         e.get("resolution_due"), e.get("model_version", ""), now, inc.place_key, sorted(inc.signature),
@@ -86,13 +86,40 @@ def incident_message(inc: OpenIncident) -> dict:
     due = e.get("first_answer_due")
     res = e.get("resolution_due")
     return {
-        "incident_id": inc.incident_id, "sector": inc.sector, "region": e.get("region"), "municipality": e.get("municipality"),
+        "incident_id": inc.incident_id, "sector": e.get("sector") or inc.sector, "region": e.get("region"), "municipality": e.get("municipality"),
         "settlement": e.get("settlement"), "oktmo": e.get("oktmo"), "lat": e.get("lat"), "lon": e.get("lon"), "h3": e.get("h3"),
         "posts_count": inc.posts_count, "first_seen": inc.first_seen.isoformat(), "last_seen": inc.last_seen.isoformat(),
         "urgency": inc.urgency, "responsible_body": e.get("responsible_body"), "title": e.get("title"),
         "first_answer_due": due.isoformat() if due else None, "resolution_due": res.isoformat() if res else None,
         "new": inc.is_new,
     }
+
+
+# ---------------------------------------------------------------- operators' sector corrections
+def apply_corrections(incidents: list[OpenIncident], corrected: dict[str, tuple], route: Route) -> int:
+    """Give the stream's open incidents their operators' sector corrections (incident id → (sector,
+    time), ``streams.state.corrections``):
+    the sector, and the responsible body and deadlines routed anew for it. The incident keeps its
+    place in the builder (posts the model reads the same way still join it). Returns how many changed."""
+    changed = 0
+    for inc in incidents:
+        sector = corrected.get(inc.incident_id, ("",))[0]
+        e = inc.extra
+        if not sector or not e or (e.get("sector") or inc.sector) == sector:
+            continue
+        body, first_due, final_due = route(e.get("region", ""), e.get("municipality", ""), sector, inc.first_seen, inc.urgency)
+        e.update(sector=sector, responsible_body=body, first_answer_due=first_due, resolution_due=final_due, needs_review=False)
+        changed += 1
+    return changed
+
+
+def rerouted_row(stored: dict, sector: str, route: Route, now: datetime) -> list:
+    """A new version of a stored incident row (``INCIDENT_COLUMNS`` as a dict) after a sector
+    correction: the sector, responsible body and deadlines for it; no longer needing review."""
+    body, first_due, final_due = route(stored["region"], stored["municipality"], sector, stored["first_seen"], stored["urgency"])
+    row = dict(stored, sector=sector, responsible_body=body, first_answer_due=first_due, resolution_due=final_due,
+               needs_review=0, updated_at=now)
+    return [row[c] for c in INCIDENT_COLUMNS]
 
 
 def payload_preview(payload) -> str:

@@ -26,6 +26,23 @@ def open_incidents(client, window: timedelta) -> list[OpenIncident]:
     return out
 
 
+def corrections(client, incident_ids: list[str]) -> dict[str, tuple[str, object]]:
+    """Incident id → (its operators' latest sector correction, when it was made), for those of the
+    ids that have one."""
+    if not incident_ids:
+        return {}
+    rows = client.query(named_query("incident_corrections"), parameters={"ids": incident_ids}).result_rows
+    return {iid: (sector, _utc(at)) for iid, sector, at in rows}
+
+
+def incident_rows(client, incident_ids: list[str]) -> list[dict]:
+    """The stored rows (latest version) of some incidents, as dicts of INCIDENT_COLUMNS."""
+    if not incident_ids:
+        return []
+    result = client.query(named_query("incident_rows"), parameters={"ids": incident_ids})
+    return [dict(zip(result.column_names, r)) for r in result.result_rows]
+
+
 def known_posts(client, post_ids: list[str]) -> dict[str, str]:
     if not post_ids:
         return {}

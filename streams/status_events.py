@@ -1,7 +1,9 @@
 """Operators' status updates of incidents (incidents.status, `tsur incident update`).
 
 Schema: {"incident_id", "status", "at" (ISO 8601, default: now), "actor", "comment", "event_id"
-(optional; default: a hash of incident, status and time, so a re-sent event is stored once)}.
+(optional; default: a hash of incident, status, sector and time, so a re-sent event is stored
+once), "sector" (optional: an operator's correction of the incident's sector; the worker re-routes
+the incident and the event is a labelled example for `tsur train-sectors --with-corrections`)}.
 Phones, e-mails and card numbers in the comment are masked (intake.privacy) before storage."""
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from datetime import datetime, timezone
 
 from intake.privacy import mask_pii
 from intake.raw_post import Rejection, parse_time
+from nlp.corpus import SECTORS
 
 STATUSES = ("assigned", "answered", "in_progress", "resolved", "rejected", "reopened")
-STATUS_COLUMNS = ("event_id", "incident_id", "status", "actor", "comment", "at", "received_at")
+STATUS_COLUMNS = ("event_id", "incident_id", "status", "actor", "comment", "at", "received_at", "sector")
 
 
 def parse_status_event(payload, now: datetime | None = None) -> list | str:
@@ -42,6 +45,10 @@ def parse_status_event(payload, now: datetime | None = None) -> list | str:
         return "field 'at' is in the future"
     if at.year < 2005:
         return "field 'at' is before 2005"
+    sector = obj.get("sector")
+    if sector not in (None, "") and sector not in SECTORS:
+        return f"field 'sector' must be one of {', '.join(SECTORS)}"
+    sector = sector or ""
     actor, comment, event_id = (obj.get(name) for name in ("actor", "comment", "event_id"))
     actor = "" if actor is None else actor
     comment = "" if comment is None else comment
@@ -56,5 +63,6 @@ def parse_status_event(payload, now: datetime | None = None) -> list | str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             return f"field {name!r} holds unpaired surrogates (not valid Unicode)"
-    event_id = event_id or hashlib.blake2b(f"{iid}\x1f{status}\x1f{at.isoformat()}".encode(), digest_size=10).hexdigest()
-    return [event_id, iid, status, actor[:256], mask_pii(comment[:8000])[:4000], at, now]
+    key = f"{iid}\x1f{status}\x1f{at.isoformat()}" + (f"\x1f{sector}" if sector else "")
+    event_id = event_id or hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
+    return [event_id, iid, status, actor[:256], mask_pii(comment[:8000])[:4000], at, now, sector]

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from tsur import processes
+from nlp.corpus import SECTORS
 from tsur.config import PROJECT_ROOT, ConfigError, Settings
 
 
@@ -206,19 +207,44 @@ def cmd_ingest(args) -> int:
 
 
 # ---------------------------------------------------------------- enrichment
-def cmd_train_sectors(args) -> int:
-    from nlp import what
+REFUSED = 3     # `train-sectors --publish-if-better`: the candidate scored worse, nothing published
 
+
+def cmd_train_sectors(args) -> int:
+    from nlp import corpus, what
+
+    s = _settings()
+    extra: list = []
+    if args.with_corrections:
+        from datetime import datetime, timedelta, timezone
+
+        from warehouse.queries import named_query
+        from warehouse.session import warehouse_session
+
+        since = datetime.now(timezone.utc) - timedelta(days=args.days)
+        with warehouse_session(s.clickhouse_dsn) as client:
+            rows = client.query(named_query("sector_corrections"), parameters={"since": since}).result_rows
+        extra = [corpus.Example(text, sector, True) for _, text, sector in rows if text and text.strip()]
+        _say(f"operators' corrections: {len(extra)} posts of corrected incidents (last {args.days} days)")
+    evals = {path: what.load_labelled(Path(path)) for path in args.eval or ()}
     t0 = time.monotonic()
-    model = what.train()
+    model = what.train(extra=extra)
     _say(f"trained {model.version} in {time.monotonic() - t0:.1f} s "
          f"(sector: {model.sector.info['n_train']} posts, {model.sector.info['n_features']} features, "
          f"cv accuracy {model.sector.info['cv_accuracy']:.3f}; complaint: {model.complaint.info['n_train']} posts)")
     _say(what.format_report(what.evaluate(model)))
-    for path in args.eval or ():
-        _say(what.format_labelled(path, what.evaluate_labelled(model, what.load_labelled(Path(path)))))
-    if not args.dry_run:
-        _say(f"saved {what.save(model)}")
+    for path, rows in evals.items():
+        _say(what.format_labelled(path, what.evaluate_labelled(model, rows)))
+    out = Path(args.out) if args.out else (s.sector_model if args.with_corrections else what.MODEL_PATH)
+    deployed = s.sector_model if s.sector_model.exists() else what.MODEL_PATH
+    table, worse = what.compare(what.WhatModel.load(deployed), model, evals)
+    _say(f"deployed ({deployed}) and candidate side by side:\n{table}")
+    if args.dry_run:
+        return 0
+    if args.publish_if_better and worse:
+        _say("not published: the candidate scores worse than the deployed model on a set above")
+        return REFUSED
+    _say(f"saved {what.save(model, out)}" + ("" if out == what.MODEL_PATH else " (workers load it at their next start)"))
     return 0
 
 
@@ -227,7 +253,8 @@ def cmd_enrich(args) -> int:
 
     from enrichment.enricher import Enricher, Rejected
 
-    enricher = Enricher.load(h3_resolution=args.h3_resolution, region_centre=_settings().place_region_centre)
+    s = _settings()
+    enricher = Enricher.load(h3_resolution=args.h3_resolution, region_centre=s.place_region_centre, sector_model=s.sector_model)
     src = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8", errors="replace")
     dst = sys.stdout if args.out == "-" else open(args.out, "w", encoding="utf-8")
     total = None
@@ -290,14 +317,20 @@ def cmd_incident_update(args) -> int:
     from streams.status_events import parse_status_event
 
     s = _settings()
-    event = {"incident_id": args.incident_id, "status": args.status, "actor": args.actor, "comment": args.comment}
+    if not args.status and not args.sector:
+        raise CommandError("give --status, --sector (a correction of the incident's sector), or both")
+    status = args.status or "assigned"         # a sector correction re-routes: the incident is assigned anew
+    event = {"incident_id": args.incident_id, "status": status, "actor": args.actor, "comment": args.comment}
+    if args.sector:
+        event["sector"] = args.sector
     if args.at:
         event["at"] = args.at
     checked = parse_status_event(json.dumps(event))
     if isinstance(checked, str):
         raise CommandError(checked)
     _publish_json(s, "incidents_status", [event])
-    _say(f"sent {args.status} for incident {args.incident_id} to {s.topics['incidents_status']}")
+    what = f"{status}" + (f" with the sector corrected to {args.sector}" if args.sector else "")
+    _say(f"sent {what} for incident {args.incident_id} to {s.topics['incidents_status']}")
     return 0
 
 
@@ -565,6 +598,15 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
                         "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.json + what.npz (JSON and arrays, no pickle).")
     sp.add_argument("--dry-run", action="store_true", help="evaluate only; do not overwrite the saved model")
+    sp.add_argument("--with-corrections", action="store_true",
+                    help="add the operators' sector corrections stored in the warehouse (texts of the corrected incidents' "
+                         "posts) to the training data; the model goes to the centre's own artefact (TSUR_SECTOR_MODEL, "
+                         "default <data dir>/models/what.json)")
+    sp.add_argument("--days", type=int, default=365, help="with --with-corrections: corrections of the last N days (default 365)")
+    sp.add_argument("--out", help="where to write the artefact (.json; the arrays go beside it as .npz)")
+    sp.add_argument("--publish-if-better", action="store_true",
+                    help=f"write the artefact only if it scores no worse than the deployed model on the held-out split and "
+                         f"every --eval set; otherwise exit {REFUSED}")
     sp.add_argument("--eval", action="append", metavar="FILE",
                     help="also score a labelled JSONL set ({text, sector} a line; e.g. your centre's own checked messages): "
                          "accuracy, macro-F1, recall per sector, the needs_review split; repeatable")
@@ -582,10 +624,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("incident", help="operator actions on incidents (status updates)",
                         description="Operator actions on incidents.")
     isub = sp.add_subparsers(dest="action", required=True, metavar="ACTION")
-    up = isub.add_parser("update", help="send a status update to incidents.status",
-                         description="Validate a status update and send it to incidents.status; the worker stores it.")
+    up = isub.add_parser("update", help="send a status update or a sector correction to incidents.status",
+                         description="Validate a status update and send it to incidents.status; the worker stores it. "
+                         "With --sector it corrects the incident's sector: the worker re-routes the incident (responsible "
+                         "body, deadlines) and the correction becomes a labelled example for `tsur train-sectors --with-corrections`.")
     up.add_argument("incident_id")
-    up.add_argument("--status", required=True, choices=["assigned", "answered", "in_progress", "resolved", "rejected", "reopened"])
+    up.add_argument("--status", choices=["assigned", "answered", "in_progress", "resolved", "rejected", "reopened"],
+                    help="the new status (default with --sector: assigned)")
+    up.add_argument("--sector", choices=list(SECTORS), help="the incident's correct sector")
     up.add_argument("--actor", default="оператор ЦУР")
     up.add_argument("--comment", default="")
     up.add_argument("--at", help="ISO 8601 time of the change (default: now)")

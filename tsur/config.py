@@ -137,6 +137,7 @@ class Settings:
     airflow_port: int = 8080
     retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
     place_region_centre: bool = True    # a street address and no settlement → the region's centre, as a guess
+    sector_model_env: str = ""          # TSUR_SECTOR_MODEL: the sector model artefact (.json + .npz beside it)
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -145,6 +146,13 @@ class Settings:
     @property
     def bootstrap_servers(self) -> list[str]:
         return [u.split("://", 1)[-1] for u in self.broker_url.split(";")]
+
+    @property
+    def sector_model(self) -> Path:
+        """The centre's own sector model (retrained with its operators' corrections and published by
+        `tsur train-sectors --with-corrections --publish-if-better`): TSUR_SECTOR_MODEL, else
+        <data dir>/models/what.json. Where no such file exists, the packaged model is used."""
+        return Path(self.sector_model_env).expanduser() if self.sector_model_env else self.data_dir / "models" / "what.json"
 
     @property
     def airflow_home(self) -> Path:
@@ -193,6 +201,7 @@ class Settings:
             api_read_key=_switch(env, "TSUR_API_READ_KEY", False),
             airflow_port=_int(env, "TSUR_AIRFLOW_PORT", 8080, 1024, 65535),
             place_region_centre=_switch(env, "TSUR_PLACE_REGION_CENTRE", True),
+            sector_model_env=(env.get("TSUR_SECTOR_MODEL") or "").strip(),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

@@ -45,13 +45,17 @@ class BatchWriter:
 
     def insert_many(self, batches: list[tuple[str, list[list], tuple[str, ...]]]) -> None:
         """Insert several (table, rows, columns) batches in one warehouse session, in order."""
-        batches = [b for b in batches if b[1]]
-        if not batches:
-            return
+        if any(b[1] for b in batches):
+            self.write(lambda client: batches)
 
+    def write(self, make_batches: Callable[..., list[tuple[str, list[list], tuple[str, ...]]]]) -> None:
+        """``make_batches(client)`` (which may read first: what it reads and what is written then
+        share one session, with no other call of this worker in between), then its batches inserted
+        in order. Must be repeatable: a failed call is retried whole."""
         def insert(client) -> None:
-            for table, rows, columns in batches:
-                client.insert(table, rows, column_names=list(columns))
+            for table, rows, columns in make_batches(client):
+                if rows:
+                    client.insert(table, rows, column_names=list(columns))
 
         t0 = time.perf_counter()
         self.run(insert)

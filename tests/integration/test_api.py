@@ -352,6 +352,13 @@ def test_status_update_needs_a_write_key(api, store, broker):
     row = parse_status_event(json.dumps(event))
     assert not isinstance(row, str) and row[0] == sent["event_id"]    # the worker stores it under the id we returned
 
+    # the sector extension: an operator's correction travels with the status update
+    r = api.post(url, json={"status": "assigned", "sector": "roads"}, headers={"X-API-Key": store.write})
+    assert r.status_code == 202 and r.json()["sector"] == "roads", r.text
+    assert api.post(url, json={"status": "assigned", "sector": "plumbing"}, headers={"X-API-Key": store.write}).status_code == 400
+    corrected = [e for e in broker.read_topic(s.topics["incidents_status"], 2) if e["incident_id"] == iid and e.get("sector")]
+    assert len(corrected) == 1 and parse_status_event(json.dumps(corrected[0]))[-1] == "roads"
+
 
 def test_read_key_when_reads_are_closed(store, monkeypatch):
     with make_client(monkeypatch, TSUR_API_READ_KEY="on") as api:

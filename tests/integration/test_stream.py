@@ -96,3 +96,63 @@ def test_complaints_become_routed_incidents_with_deadlines_and_status(stack, tsu
     assert status == "answered"
     r = subprocess.run(tsur_cmd("incident", "update", iid, "--status", "done"), env=stack.env, capture_output=True, text=True)
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_sector_correction_reroutes_the_incident_and_becomes_a_labelled_example(stack, tsur_env):
+    import subprocess
+    import time
+
+    from tests.conftest import tsur_cmd
+    from warehouse.queries import named_query
+
+    def post(i: int, text: str) -> bytes:
+        return json.dumps({"source": "vk", "id": f"c{i}", "text": text, "created_at": f"2026-11-18T{8 + i:02d}:00:00+03:00",
+                           "region_hint": "Краснодарский край", "community_name": "Подслушано Усть-Лабинск"},
+                          ensure_ascii=False).encode()
+
+    def incident(iid: str):
+        return stack.query("SELECT sector, responsible_body, posts_count, resolution_due, needs_review FROM incident_current "
+                           "WHERE incident_id = {i:String}", i=iid)
+
+    stack.publish([post(0, "Третий день нет воды в посёлке Южном Усть-Лабинского района, дети без воды!"),
+                   post(1, "Южный Усть-Лабинского района: воды нет уже третий день, водоканал молчит")])
+    worker = stack.start_worker()
+    stack.wait_stored(2, worker=worker)
+    for _ in range(60):
+        rows = stack.query("SELECT incident_id, sector, responsible_body FROM incident_current")
+        if rows:
+            break
+        time.sleep(0.5)
+    ((iid, sector, body),) = rows
+    assert sector == "housing"
+
+    # the operator says it is an energy matter (the pumps have no power): re-routed, deadlines anew
+    r = subprocess.run(tsur_cmd("incident", "update", iid, "--sector", "energy", "--comment", "насосная без электричества"),
+                       env=stack.env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "corrected to energy" in r.stdout, r.stderr
+    for _ in range(60):
+        got = incident(iid)
+        if got and got[0][0] == "energy":
+            break
+        time.sleep(0.5)
+    ((sector2, body2, posts, _, review),) = incident(iid)
+    assert (sector2, posts, review) == ("energy", 2, 0) and body2 != body
+    (status,), = stack.query("SELECT status FROM incident_current WHERE incident_id = {i:String}", i=iid)
+    assert status == "assigned"
+
+    # a later post the model reads as housing joins the incident; the stream keeps the correction
+    stack.publish([post(2, "В Южном Усть-Лабинского района так и нет воды, третий день без воды сидим")])
+    stack.wait_stored(3, worker=worker)
+    for _ in range(60):
+        got = incident(iid)
+        if got[0][2] == 3:
+            break
+        time.sleep(0.5)
+    assert incident(iid)[0][:3] == ("energy", body2, 3)
+
+    # the correction is a labelled example: every post of the incident, with the corrected sector
+    examples = stack.query(named_query("sector_corrections"), since=__import__("datetime").datetime(2000, 1, 1))
+    assert len(examples) == 3 and len({p for p, _, _ in examples}) == 3
+    assert {s for _, _, s in examples} == {"energy"} and all("вод" in t for _, t, _ in examples)
+    r = subprocess.run(tsur_cmd("incident", "update", iid, "--sector", "plumbing"), env=stack.env, capture_output=True, text=True)
+    assert r.returncode == 2 and "invalid choice" in r.stderr

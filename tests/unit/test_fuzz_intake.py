@@ -493,8 +493,9 @@ def test_status_events_reject_bad_events_with_a_reason_and_take_valid_ones(base,
         row = _call("status", parse_status_event, as_bytes(event), NOW)
         TRIED["status_valid"] += 1
         assert isinstance(row, list), (event, row)
-        event_id, iid, status, actor, comment, at, received = row
+        event_id, iid, status, actor, comment, at, received, sector = row
         assert (iid, status, received) == (event["incident_id"], event["status"], NOW)
+        assert sector == (event.get("sector") or "")
         assert isinstance(event_id, str) and 1 <= len(event_id) <= 64 and EARLIEST <= at <= NOW
         assert len(actor) <= 256 and comment == mask_pii((event.get("comment") or "")[:8000])[:4000]
         for value in (event_id, iid, actor, comment):

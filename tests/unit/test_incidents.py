@@ -61,3 +61,37 @@ def test_status_events_are_validated():
     assert "status" in parse_status_event(b'{"incident_id": "abc", "status": "done"}', now)
     assert "future" in parse_status_event(b'{"incident_id": "abc", "status": "resolved", "at": "2027-01-01T00:00:00Z"}', now)
     assert "JSON" in parse_status_event(b"{oops", now)
+
+
+def test_sector_corrections_are_status_events_that_reroute():
+    from streams.incident_builder import OpenIncident
+    from streams.pipeline import INCIDENT_COLUMNS, apply_corrections, incident_row, rerouted_row
+
+    now = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    plain = parse_status_event(b'{"incident_id": "abc", "status": "assigned", "at": "2026-11-19T10:00:00Z"}', now)
+    fixed = parse_status_event(b'{"incident_id": "abc", "status": "assigned", "at": "2026-11-19T10:00:00Z", "sector": "energy"}', now)
+    assert plain[-1] == "" and fixed[-1] == "energy" and fixed[0] != plain[0]    # a different event
+    assert "sector" in parse_status_event(b'{"incident_id": "abc", "status": "assigned", "sector": "plumbing"}', now)
+
+    calls = []
+
+    def route(region, municipality, sector, first_seen, urgency):
+        calls.append(sector)
+        return f"body for {sector}", first_seen + timedelta(hours=1), first_seen + timedelta(days=3 if sector == "energy" else 5)
+
+    inc = OpenIncident("abc", KEY, "housing", frozenset(), T0, T0, 2, 0.5, extra={
+        "region": "Краснодарский край", "municipality": "Усть-Лабинский район", "responsible_body": "body for housing",
+        "needs_review": True})
+    untouched = OpenIncident("xyz", KEY, "housing", frozenset(), T0, T0, 1, 0.0, extra={"region": "r", "municipality": "m"})
+    assert apply_corrections([inc, untouched], {"abc": ("energy", now)}, route) == 1
+    assert apply_corrections([inc], {"abc": ("energy", now)}, route) == 0            # already applied: idempotent
+    row = dict(zip(INCIDENT_COLUMNS, incident_row(inc, now)))
+    assert (row["sector"], row["responsible_body"], row["resolution_due"], row["needs_review"]) == \
+        ("energy", "body for energy", T0 + timedelta(days=3), 0)
+    assert inc.sector == "housing" and calls == ["energy"]   # keeps its place in the builder; routed once
+    assert dict(zip(INCIDENT_COLUMNS, incident_row(untouched, now)))["sector"] == "housing"
+
+    stored = dict(zip(INCIDENT_COLUMNS, incident_row(untouched, now)), first_seen=T0, urgency=0.0)
+    again = dict(zip(INCIDENT_COLUMNS, rerouted_row(stored, "roads", route, now + timedelta(hours=1))))
+    assert (again["sector"], again["responsible_body"], again["updated_at"]) == ("roads", "body for roads", now + timedelta(hours=1))
+    assert again["posts_count"] == stored["posts_count"] and again["incident_id"] == "xyz"
