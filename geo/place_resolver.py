@@ -97,10 +97,19 @@ def fold(s: str) -> str:
 _ENDING = re.compile(r"(?:ами|ями|ого|его|ому|ему|ой|ей|ом|ем|ах|ях|ам|ям|ов|ев|ую|юю|ая|яя|ые|ие|ый|ий|ых|их|а|я|ы|и|е|у|ю|о)$")
 
 
+# the locative and instrumental of neuter names in -ово/-ево/-ино/-ыно, which pymorphy does not
+# know as places ('в Кореневе', 'Глушковом' → Коренево, Глушково); the genitive ('Иванова') is
+# left alone: it is also a surname
+_NEUTER_CASE = re.compile(r"(?<=[ое]в|ин|ын)(?:е|ом)$")
+
+
 def word_forms(part: str) -> frozenset[str]:
-    """The part, its normal forms, and a crude stem ('~ол' for 'ола'/'олы'): inflected names meet."""
+    """The part, its normal forms, the nominative of a neuter place name's locative or instrumental,
+    and a crude stem ('~ол' for 'ола'/'олы'): inflected names meet."""
     stem = _ENDING.sub("", part)
     extra = ("~" + stem,) if len(stem) >= 2 else ()
+    if len(part) > 5 and _NEUTER_CASE.search(part):
+        extra += (_NEUTER_CASE.sub("о", part),)
     return frozenset((part, *lemmas(part), *extra))
 
 
@@ -595,6 +604,8 @@ class PlaceResolver:
         biggest = m.biggest
         person = bool({"Name", "Patr"} & t) or ("Surn" in t and not geo_word)
         if person and not geo_word:
+            if m.prep in ("в", "во", "под", "из", "до") and _NEUTER_CASE.search(first_part) and capital and not shouting:
+                return True                     # 'в Кореневе', 'под Глушковом': a neuter place name, not a person
             return capital and not shouting and biggest >= 20_000   # 'Кропоткин', 'Энгельс' (towns) vs 'Жукова'
         if m.alias_note == "" and capital and not shouting and biggest >= 50_000:
             return True                         # 'Волжский', 'Октябрьский': a town this size is meant as a town

@@ -153,3 +153,14 @@ def test_numbered_villages_in_either_order(resolver):
     for text in ("в деревне 1-ая Моква не чистят дорогу", "д. Моква 1-я, нет света"):
         p = resolver.resolve(text, region_hint="Курская область")
         assert (p.settlement, p.municipality) == ("Моква 1-я", "Курский район"), text
+
+
+@pytest.mark.parametrize("text, settlement", [
+    ("В Кореневе третий день нет воды", "Коренево"),          # locative of a neuter name in -ево
+    ("в Глушкове опять отключили свет", "Глушково"),
+    ("под Глушковом авария на линии", "Глушково"),             # instrumental
+    ("В Пристенном не вывозят мусор", "Пристенное"),
+    ("в рп Кшенский нет газа", "Кшенский"),                   # a work settlement
+])
+def test_inflected_forms_of_small_places(resolver, text, settlement):
+    assert resolver.resolve(text, region_hint="Курская область").settlement == settlement
