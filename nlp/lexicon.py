@@ -1,16 +1,18 @@
 """The expert lemma lexicon (nlp/lexicon/sectors.yaml): per sector strong/weak lemmas and lemma
-phrases, plus complaint and noise cues. Matching uses the normal forms of all parses, so
-'стали' hits both 'стать' and 'сталь'. Hits become features of the linear models (the model
-learns how much to trust each list) and are explainable."""
+phrases, plus complaint and noise cues; and the cue words of the topic inventory (nlp/topics.yaml:
+sector → subtopics → cues, from the public rubricators), one feature group per sector. Matching
+uses the normal forms of all parses, so 'стали' hits both 'стать' and 'сталь'. Hits become
+features of the linear models (the model learns how much to trust each list) and are explainable."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import yaml
 
-from nlp.text import WORD_CACHE
+from nlp.text import WORD_CACHE, is_function_word, lemmas
 
 LEXICON_PATH = Path(__file__).resolve().parent / "lexicon" / "sectors.yaml"
+TOPICS_PATH = Path(__file__).resolve().parent / "topics.yaml"
 
 
 class Lexicon:
@@ -28,10 +30,11 @@ class Lexicon:
                     self.phrases.setdefault(parts[0], []).append((parts[1:], f"lex:{group}:phrase"))
 
     @classmethod
-    def load(cls, path: Path = LEXICON_PATH) -> "Lexicon":
-        if not path.exists():
-            return cls({})
-        return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
+    def load(cls, path: Path = LEXICON_PATH, topics: Path = TOPICS_PATH) -> "Lexicon":
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+        if topics.exists():
+            data = {**(data or {}), **topic_groups(yaml.safe_load(topics.read_text(encoding="utf-8")))}
+        return cls(data)
 
 
     def for_forms(self, forms: tuple[str, ...]) -> tuple[tuple[str, ...], tuple]:
@@ -70,6 +73,29 @@ class Lexicon:
 
 
 _NO_HIT: tuple[tuple[str, ...], tuple] = ((), ())
+
+
+def topic_groups(inventory: dict) -> dict:
+    """The topic inventory's cues as lexicon groups, one per sector ('topic_<sector>': single cue
+    words as weak lemmas, longer cues as phrases). Each cue word is put in its most probable normal
+    form and function words are dropped, as the text's own words are ('записаться к врач' →
+    'записаться врач'); a cue left with no word is skipped."""
+    groups: dict[str, dict] = {}
+    for sector, subtopics in (inventory or {}).items():
+        if not isinstance(subtopics, list):
+            continue                            # e.g. a list of noise kinds kept for reference
+        words: list[str] = []
+        phrases: list[str] = []
+        for sub in subtopics:
+            for cue in (sub or {}).get("cues") or []:
+                parts = [lemmas(w)[0] for w in _norm(cue).replace("-", " ").split()
+                         if not is_function_word(w) and not w.isdigit()]
+                if len(parts) == 1:
+                    words.append(parts[0])
+                elif len(parts) > 1:
+                    phrases.append(" ".join(parts))
+        groups[f"topic_{sector}"] = {"weak": sorted(set(words)), "phrases": sorted(set(phrases))}
+    return groups
 
 
 def _norm(s: str) -> str:

@@ -18,7 +18,7 @@ import numpy as np
 from nlp import corpus
 from nlp.classifier import LinearTextModel, count_pairs
 from nlp.features import MAX_WORDS, FeatureColumns, featurize
-from nlp.lexicon import LEXICON_PATH, Lexicon
+from nlp.lexicon import LEXICON_PATH, TOPICS_PATH, Lexicon
 from nlp.text import WORD, fold, folds_by_word
 from nlp.urgency import urgency, word_anchors
 
@@ -125,8 +125,9 @@ def corpus_version(examples: list[corpus.Example]) -> str:
     h = hashlib.sha256(FEATURES_VERSION.encode())
     for e in examples:
         h.update(f"{e.sector}\t{int(e.complaint)}\t{e.text}\n".encode())
-    if LEXICON_PATH.exists():
-        h.update(LEXICON_PATH.read_bytes())
+    for path in (LEXICON_PATH, TOPICS_PATH):
+        if path.exists():
+            h.update(path.read_bytes())
     return h.hexdigest()[:10]
 
 
