@@ -22,7 +22,7 @@ def incident(iid, first_seen, due_h, body="Администрация город
                title=f"Инцидент {iid}", posts_count=1, first_seen=first_seen, last_seen=first_seen, responsible_body=body,
                first_answer_due=first_seen + timedelta(hours=due_h), resolution_due=first_seen + timedelta(days=9),
                model_version="t", updated_at=datetime.now(timezone.utc), place_key="s:x", signature=[], urgency_reasons=[],
-               source_url=f"https://vk.com/wall-1_{iid}")
+               source_url=f"https://vk.com/wall-1_{iid}", needs_review=0)
     return [row[c] for c in INCIDENT_COLUMNS]
 
 
@@ -45,7 +45,7 @@ def seed(client):
     ev = [["1", "a", "answered", "", "", t + timedelta(hours=2), now], ["2", "b", "answered", "", "", t + timedelta(hours=30), now],
           ["3", "e", "answered", "", "", t - timedelta(days=10) + timedelta(hours=1), now],
           ["4", "f", "answered", "", "", t + timedelta(hours=4), now], ["5", "f", "resolved", "", "", t + timedelta(days=1), now]]
-    client.insert("incident_status_events", ev, column_names=list(STATUS_COLUMNS))
+    client.insert("incident_status_events", [e + [""] for e in ev], column_names=list(STATUS_COLUMNS))   # (no sector correction)
 
 
 def test_sla_figures_by_hand(client):
@@ -93,7 +93,7 @@ def test_heatmap_cells_and_tension(client):
 def test_sla_report_renders_without_overdue_incidents(client, tmp_path):
     t = datetime(2026, 11, 18, 10, 0, tzinfo=MSK)
     client.insert("incidents", [incident("z", t, 8)], column_names=list(INCIDENT_COLUMNS))
-    client.insert("incident_status_events", [["9", "z", "answered", "", "", t + timedelta(hours=1), datetime.now(timezone.utc)]],
+    client.insert("incident_status_events", [["9", "z", "answered", "", "", t + timedelta(hours=1), datetime.now(timezone.utc), ""]],
                   column_names=list(STATUS_COLUMNS))
     sla.build(client, DAY, REGION)
     (muni, oktmo, files), = sla.render(client, DAY, REGION, tmp_path)

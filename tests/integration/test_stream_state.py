@@ -14,14 +14,15 @@ def _incident(iid: str, posts_count: int) -> list:
     row = dict.fromkeys(INCIDENT_COLUMNS, "")
     row.update(incident_id=iid, lat=None, lon=None, sector="housing", sector_confidence=0.9, complaint_score=0.9,
                urgency=0.0, posts_count=posts_count, first_seen=T, last_seen=T + timedelta(hours=1), first_answer_due=None,
-               resolution_due=None, updated_at=T, place_key="r:X", signature=["вода"], urgency_reasons=[])
+               resolution_due=None, updated_at=T, place_key="r:X", signature=["вода"], urgency_reasons=[], needs_review=0)
     return [row[c] for c in INCIDENT_COLUMNS]
 
 
 def _enriched(post_id: str, iid: str) -> list:
     row = dict.fromkeys(ENRICHED_COLUMNS, "")
     row.update(post_id=post_id, incident_id=iid, created_at=T, lat=None, lon=None, place_confidence=0.0, sector="housing",
-               sector_confidence=0.9, complaint_score=0.9, is_complaint=1, urgency=0.0, urgency_reasons=[], enriched_at=T)
+               sector_confidence=0.9, complaint_score=0.9, is_complaint=1, urgency=0.0, urgency_reasons=[], enriched_at=T,
+               needs_review=0)
     return [row[c] for c in ENRICHED_COLUMNS]
 
 
