@@ -64,9 +64,13 @@ STREET_NAME_WORDS = {"им", "имени", "ак", "акад", "академик
 STREET_AFTER = {"ул", "улица", "улице", "улицы", "улицу", "пер", "переулок", "переулке", "ш", "шоссе", "пр", "пр-т",
                 "пр-кт", "проспект", "проспекте", "б-р", "бульвар", "бульваре", "пл", "площадь", "площади", "наб",
                 "набережная", "набережной", "проезд", "проезде", "тупик", "аллея", "линия", "линии"}
-# a post that gives a street address: a street word, or a house ('д. 5', 'дом 12')
-ADDRESS_WORDS = frozenset(STREET_AFTER | {"улица", "проспект", "переулок", "шоссе", "бульвар", "дом", "д", "корп",
-                                         "корпус", "парадная", "парадной", "подъезд", "подъезде", "подьезд"})
+# a post that gives a street address: a word that only names a street ('ул.', 'проспект'), or a
+# house next to its number ('д. 5', 'дом 12', '3 парадная'); words with other senses ('линия',
+# 'проезд', 'пл') do not count alone
+STREET_WORDS = frozenset({"ул", "улица", "улице", "улицы", "улицу", "пер", "переулок", "переулке", "шоссе", "пр-т",
+                          "пр-кт", "просп", "проспект", "проспекте", "б-р", "бульвар", "бульваре", "наб", "набережная",
+                          "набережной"})
+HOUSE_WORDS = frozenset({"д", "дом", "дома", "доме", "корп", "корпус", "парадная", "парадной", "подъезд", "подъезде", "подьезд"})
 _HOUSE = re.compile(r"\d+[а-яa-z]?(?:/\d+)?(?:к\d+)?")
 _ORDINAL = re.compile(r"(\d+)-?(?:ая|ой|я|й|ий|ый|ое|е|ого|го|ые|ых|х|ым|м|ую|ю)")
 # where the regional government sits, when it is not the region's largest settlement
@@ -264,6 +268,18 @@ class _Mention:
 
 
 _REGION_ALONE = frozenset({"Республика Татарстан", "Республика Башкортостан", "Республика Дагестан"})
+
+
+def _has_address(tx: _Tokens) -> bool:
+    """A street word, or a house word next to a number ('д. 5', 'дом 12', '3 парадная')."""
+    F = tx.folded
+    present = set(F)
+    if not STREET_WORDS.isdisjoint(present):
+        return True
+    if HOUSE_WORDS.isdisjoint(present):
+        return False
+    return any(F[i] in HOUSE_WORDS and ((i + 1 < tx.n and F[i + 1][:1].isdigit()) or (i and F[i - 1][:1].isdigit()))
+               for i in range(tx.n))
 
 
 class PlaceResolver:
@@ -859,7 +875,7 @@ class PlaceResolver:
         region = next(iter(sorted(regions)), None) or region_hint
         if region in FEDERAL_CITIES:            # the region is the city: no town of its own named
             return self._place(self._region_seat[region], 0.6, "federal_city")
-        if region and self.region_centre and not ADDRESS_WORDS.isdisjoint(tx.folded):
+        if region and self.region_centre and _has_address(tx):
             # a street address and no settlement: the region's centre, as a guess the method names
             return self._place(self._region_centre[region], 0.25, "region_centre")
         if region:

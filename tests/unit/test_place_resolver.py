@@ -164,3 +164,17 @@ def test_numbered_villages_in_either_order(resolver):
 ])
 def test_inflected_forms_of_small_places(resolver, text, settlement):
     assert resolver.resolve(text, region_hint="Курская область").settlement == settlement
+
+
+@pytest.mark.parametrize("text", [
+    "Проезд в автобусе опять подорожал",                     # 'проезд' = the fare, not a street
+    "Упала линия электропередачи, света нет",
+    "В доме нет горячей воды третий день",                   # a house, but no number: no address
+])
+def test_no_address_no_region_centre_guess(resolver, text):
+    assert resolver.resolve(text, region_hint="Курская область").method == "region"
+
+
+@pytest.mark.parametrize("text", ["3 парадная, не работает лифт", "Яма у д. 5", "Снег не убран, Садовая улица"])
+def test_addresses_get_the_region_centre_guess(resolver, text):
+    assert resolver.resolve(text, region_hint="Курская область").method == "region_centre"
