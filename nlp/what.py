@@ -230,20 +230,21 @@ def format_labelled(name: str, m: dict) -> str:
 TOLERANCE = 0.01     # accuracy or macro-F1 lower by more than this on any set: the candidate is worse
 
 
-def compare(current: WhatModel | None, new: WhatModel, evals: dict[str, list[tuple[str, str]]]) -> tuple[str, bool]:
-    """The deployed model and a candidate side by side: accuracy and macro-F1 on the corpus's held-out
-    split and on each labelled set; and whether the candidate is worse on any of them (by more than
-    ``TOLERANCE``: the noise of a few posts in a small class), which refuses its publication."""
-    def scores(m: WhatModel) -> dict[str, tuple[float, float]]:
-        h = evaluate(m)
-        out = {"corpus held-out": (h["sector_accuracy"], h["sector_macro_f1"])}
-        for name, rows in evals.items():
-            e = evaluate_labelled(m, rows)
-            out[name] = (e["accuracy"], e["macro_f1"])
-        return out
+def scores(held: dict, labelled: dict[str, dict]) -> dict[str, tuple[float, float]]:
+    """(accuracy, macro-F1) per set, from ``evaluate`` (the held-out split) and ``evaluate_labelled``."""
+    out = {"corpus held-out": (held["sector_accuracy"], held["sector_macro_f1"])}
+    out.update({name: (m["accuracy"], m["macro_f1"]) for name, m in labelled.items()})
+    return out
 
-    cur = scores(current) if current is not None else None
-    nxt = scores(new)
+
+def compare(current: WhatModel | None, new: WhatModel, new_scores: dict[str, tuple[float, float]],
+            evals: dict[str, list[tuple[str, str]]]) -> tuple[str, bool]:
+    """The deployed model and a candidate (its ``scores``, computed once by the caller) side by side:
+    accuracy and macro-F1 on the corpus's held-out split and on each labelled set; and whether the
+    candidate is worse on any of them (by more than ``TOLERANCE``: the noise of a few posts in a
+    small class), which refuses its publication."""
+    cur = scores(evaluate(current), {k: evaluate_labelled(current, rows) for k, rows in evals.items()}) if current else None
+    nxt = new_scores
     width = max(len(k) for k in nxt)
     lines = [f"{'':{width}}  {'deployed ' + (current.version if current else '-'):>28}  {'candidate ' + new.version:>28}",
              f"{'':{width}}  {'accuracy  macro-F1':>28}  {'accuracy  macro-F1':>28}"]

@@ -232,12 +232,14 @@ def cmd_train_sectors(args) -> int:
     _say(f"trained {model.version} in {time.monotonic() - t0:.1f} s "
          f"(sector: {model.sector.info['n_train']} posts, {model.sector.info['n_features']} features, "
          f"cv accuracy {model.sector.info['cv_accuracy']:.3f}; complaint: {model.complaint.info['n_train']} posts)")
-    _say(what.format_report(what.evaluate(model)))
-    for path, rows in evals.items():
-        _say(what.format_labelled(path, what.evaluate_labelled(model, rows)))
+    held = what.evaluate(model)
+    _say(what.format_report(held))
+    labelled = {path: what.evaluate_labelled(model, rows) for path, rows in evals.items()}
+    for path, m in labelled.items():
+        _say(what.format_labelled(path, m))
     out = Path(args.out) if args.out else (s.sector_model if args.with_corrections else what.MODEL_PATH)
     deployed = s.sector_model if s.sector_model.exists() else what.MODEL_PATH
-    table, worse = what.compare(what.WhatModel.load(deployed), model, evals)
+    table, worse = what.compare(what.WhatModel.load(deployed), model, what.scores(held, labelled), evals)
     _say(f"deployed ({deployed}) and candidate side by side:\n{table}")
     if args.dry_run:
         return 0
@@ -329,8 +331,8 @@ def cmd_incident_update(args) -> int:
     if isinstance(checked, str):
         raise CommandError(checked)
     _publish_json(s, "incidents_status", [event])
-    what = f"{status}" + (f" with the sector corrected to {args.sector}" if args.sector else "")
-    _say(f"sent {what} for incident {args.incident_id} to {s.topics['incidents_status']}")
+    sent = f"{status}" + (f" with the sector corrected to {args.sector}" if args.sector else "")
+    _say(f"sent {sent} for incident {args.incident_id} to {s.topics['incidents_status']}")
     return 0
 
 
