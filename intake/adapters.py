@@ -101,7 +101,7 @@ def _vk_geo(geo: dict | None) -> dict | None:
         return None
 
 
-def _vk_post(item: dict, groups: dict[int, dict]) -> dict | None:
+def vk_post(item: dict, groups: dict[int, dict]) -> dict | None:
     """One VK post object as a plain post; None for an ad or a post without text."""
     text = _vk_text(item)
     if item.get("marked_as_ads") == 1 or not text.strip():
@@ -123,6 +123,24 @@ def _vk_post(item: dict, groups: dict[int, dict]) -> dict | None:
     )
 
 
+def vk_comment(item: dict, owner_id: int, post_id: int) -> dict | None:
+    """One ``wall.getComments`` comment (or a reply in its thread) as a plain post; None for a
+    deleted comment or one without text. Its id is ``<owner>_<post>_<comment>``."""
+    if item.get("deleted") or not (item.get("text") or "").strip():
+        return None
+    comment_id = int(item["id"])
+    author = item.get("from_id")
+    return _post(
+        source="vk",
+        id=f"{owner_id}_{post_id}_{comment_id}",
+        text=item["text"],
+        created_at=_utc_iso(item["date"]),
+        author_id=str(author) if author is not None else None,
+        community_id=str(-owner_id) if owner_id < 0 else None,
+        url=f"https://vk.com/wall{owner_id}_{post_id}?reply={comment_id}",
+    )
+
+
 def from_vk(doc: dict) -> Posts[dict]:
     """Posts of a VK ``wall.get`` / ``newsfeed.search`` response, its bare body, or one post.
 
@@ -133,7 +151,7 @@ def from_vk(doc: dict) -> Posts[dict]:
     if not isinstance(items, list):
         raise ValueError("VK response: 'items' must be a list")
     groups = {g["id"]: g for g in body.get("groups") or [] if isinstance(g, dict) and "id" in g}
-    return Posts(items, lambda item: _vk_post(item, groups))
+    return Posts(items, lambda item: vk_post(item, groups))
 
 
 # ---------------------------------------------------------------- Telegram

@@ -19,32 +19,44 @@ def _key(payload: bytes) -> bytes | None:
         return None
 
 
-async def _publish(bootstrap: list[str], topic: str, payloads: Iterable[bytes], rate: float | None, progress) -> int:
+def new_producer(bootstrap: list[str]):
+    """An idempotence-safe producer for posts.raw: every send waits for all in-sync replicas."""
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=262144)
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=262144)
+
+
+async def send_all(producer, topic: str, payloads: Iterable[bytes], rate: float | None = None, progress=lambda n: None) -> int:
+    """Send every payload on a started producer and wait for the broker's acknowledgements; return
+    how many were sent (an error of any send raises)."""
+    sent = 0
+    t0 = time.monotonic()
+    pending = []
+    for payload in payloads:
+        pending.append(await producer.send(topic, payload, key=_key(payload)))
+        sent += 1
+        progress(1)
+        if len(pending) >= 5000:
+            await asyncio.gather(*pending)
+            pending.clear()
+        if rate:
+            ahead = sent / rate - (time.monotonic() - t0)
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+    if pending:
+        await asyncio.gather(*pending)
+    return sent
+
+
+async def _publish(bootstrap: list[str], topic: str, payloads: Iterable[bytes], rate: float | None, progress) -> int:
+    producer = new_producer(bootstrap)
     try:
         await producer.start()
     except BaseException:
         await producer.stop()      # release its connections; the caller reports the broker as unreachable
         raise
-    sent = 0
-    t0 = time.monotonic()
     try:
-        pending = []
-        for payload in payloads:
-            pending.append(await producer.send(topic, payload, key=_key(payload)))
-            sent += 1
-            progress(1)
-            if len(pending) >= 5000:
-                await asyncio.gather(*pending)
-                pending.clear()
-            if rate:
-                ahead = sent / rate - (time.monotonic() - t0)
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-        if pending:
-            await asyncio.gather(*pending)
+        sent = await send_all(producer, topic, payloads, rate, progress)
         await producer.flush()
     finally:
         await producer.stop()

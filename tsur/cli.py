@@ -206,6 +206,40 @@ def cmd_ingest(args) -> int:
     return 0
 
 
+def cmd_collect(args) -> int:
+    import asyncio
+    import signal
+
+    from intake.collector import collect
+    from intake.sources import SourcesError, load_sources
+
+    s = _settings()
+    path = Path(args.sources) if args.sources else s.sources_path
+    try:
+        registry = load_sources(path)
+    except SourcesError as exc:
+        raise CommandError(str(exc)) from None
+    if not registry.for_platform(args.platform):
+        raise CommandError(f"{path} lists no {args.platform} sources")
+    _migrate_quietly(s)
+
+    async def main() -> dict:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        return await collect(s, registry, args.platform, once=args.once, metrics_port=args.metrics_port, stop=stop, say=_say)
+
+    try:
+        with _BrokerErrors(s):
+            totals = asyncio.run(main())
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    _say(f"collector: published {totals['published']}, stored {totals['confirmed']}, still unconfirmed {totals['pending']}"
+         + (f"; stopped: {', '.join(totals['stopped'])}" if totals["stopped"] else ""))
+    return 1 if args.once and (totals["pending"] or totals["stopped"]) else 0
+
+
 # ---------------------------------------------------------------- enrichment
 REFUSED = 3     # `train-sectors --publish-if-better`: the candidate scored worse, nothing published
 
@@ -596,6 +630,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "or our plain schema (default: detected); .jsonl and .csv are our plain schema")
     sp.set_defaults(func=cmd_ingest)
 
+    sp = sub.add_parser("collect", help="poll VK and Telegram sources and publish new posts to posts.raw",
+                        description="Poll the source registry (TSUR_SOURCES, default <data dir>/sources.yaml; docs/intake.md): "
+                                    "VK walls with their comments and VK searches (TSUR_VK_TOKEN), Telegram public channels "
+                                    "(web preview). Resumes from what the warehouse stored; runs until stopped.")
+    sp.add_argument("--sources", help="the registry file (default TSUR_SOURCES or <data dir>/sources.yaml)")
+    sp.add_argument("--platform", choices=["vk", "telegram"], help="only this platform's sources")
+    sp.add_argument("--once", action="store_true",
+                    help="read every source up to now, wait until the worker stored it, then exit (1 if something was not stored)")
+    sp.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
+    sp.set_defaults(func=cmd_collect)
     sp = sub.add_parser("train-sectors", help="train the sector and complaint models from the labelled corpus",
                         description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
                         "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.json + what.npz (JSON and arrays, no pickle).")

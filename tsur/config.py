@@ -112,6 +112,14 @@ def _switch(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not on/off; set it to on or off")
 
 
+def _base_url(env: dict, name: str, default: str) -> str:
+    raw = (env.get(name) or default).strip().rstrip("/")
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"{name}={raw!r} is not an http(s) URL; use e.g. {default}")
+    return raw
+
+
 # Days kept per kind of data (warehouse/retention.py); 0 keeps rows forever.
 RETENTION_DEFAULT_DAYS = {"raw": 180, "enriched": 730, "incidents": 1825}
 
@@ -138,6 +146,13 @@ class Settings:
     retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
     place_region_centre: bool = True    # a street address and no settlement → the region's centre, as a guess
     sector_model_env: str = ""          # TSUR_SECTOR_MODEL: the sector model artefact (.json + .npz beside it)
+    sources_env: str = ""               # TSUR_SOURCES: the collectors' source registry (docs/intake.md)
+    vk_token: str = field(default="", repr=False)     # TSUR_VK_TOKEN: a secret, never logged
+    vk_api_url: str = "https://api.vk.com/method"
+    vk_rps: float = 3.0
+    telegram_web_url: str = "https://t.me"
+    telegram_rps: float = 1.0
+    collect_confirm_timeout: float = 300.0
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -153,6 +168,11 @@ class Settings:
         `tsur train-sectors --with-corrections --publish-if-better`): TSUR_SECTOR_MODEL, else
         <data dir>/models/what.json. Where no such file exists, the packaged model is used."""
         return Path(self.sector_model_env).expanduser() if self.sector_model_env else self.data_dir / "models" / "what.json"
+
+    @property
+    def sources_path(self) -> Path:
+        """The source registry of `tsur collect`: TSUR_SOURCES, else <data dir>/sources.yaml."""
+        return Path(self.sources_env).expanduser() if self.sources_env else self.data_dir / "sources.yaml"
 
     @property
     def airflow_home(self) -> Path:
@@ -202,6 +222,13 @@ class Settings:
             airflow_port=_int(env, "TSUR_AIRFLOW_PORT", 8080, 1024, 65535),
             place_region_centre=_switch(env, "TSUR_PLACE_REGION_CENTRE", True),
             sector_model_env=(env.get("TSUR_SECTOR_MODEL") or "").strip(),
+            sources_env=(env.get("TSUR_SOURCES") or "").strip(),
+            vk_token=(env.get("TSUR_VK_TOKEN") or "").strip(),
+            vk_api_url=_base_url(env, "TSUR_VK_API_URL", "https://api.vk.com/method"),
+            vk_rps=_float(env, "TSUR_VK_RPS", 3.0, 0.01, 1000),
+            telegram_web_url=_base_url(env, "TSUR_TELEGRAM_WEB_URL", "https://t.me"),
+            telegram_rps=_float(env, "TSUR_TELEGRAM_RPS", 1.0, 0.01, 1000),
+            collect_confirm_timeout=_float(env, "TSUR_COLLECT_CONFIRM_TIMEOUT", 300.0, 1, 86400),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

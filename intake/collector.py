@@ -1,0 +1,537 @@
+"""The collector (``tsur collect``): polls the registry's VK walls and searches and Telegram
+channels, publishes new posts and comments to ``posts.raw`` and resumes from the warehouse.
+
+Nothing lost, nothing doubled (docs/intake.md):
+
+- ids are deterministic (VK ``<owner>_<post>[_<comment>]``, Telegram ``<channel>/<message>``), so
+  reading a post twice only re-publishes it and the worker stores it once;
+- a source's position advances in memory after the broker acknowledged the posts, and is written
+  to ``collector_cursors`` only after the worker **stored** every post published up to it;
+- a (re)started collector resumes from the newer of that cursor and the newest stored post of the
+  source; the first start reads back ``backfill_days``;
+- published posts that are not stored within ``confirm_timeout`` (the broker lost them: memory
+  storage) make the source read again from its confirmed position.
+
+Posts the worker will reject (``intake.raw_post``) are published all the same — they end in the
+dead-letter topic with their reason — but not waited for.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+
+from intake import telegram_web
+from intake.adapters import vk_comment, vk_post
+from intake.producer import new_producer, send_all
+from intake.raw_post import Rejection, parse_raw_post, post_id_for
+from intake.sources import Registry, Source
+from intake.vk_api import DEFAULT_API_URL, Pacer, TransportError, VKClient, VKError, classify
+
+MAX_PAGES = 200                  # per poll of one source: a bound on one catch-up (20,000 VK posts)
+RETRY_BACKOFF = (1, 2, 5, 10, 30, 60)
+PAUSE_SECONDS = 3600
+_CHECK_KEY = b"collector-validation-only"
+
+
+@dataclass
+class Pending:
+    at: float                   # when the broker acknowledged them (monotonic)
+    ids: set                    # post ids not yet seen stored
+    position: int               # the source's position after these posts
+
+
+@dataclass
+class SourceState:
+    source: Source
+    position: int | None = None         # newest read and acknowledged by the broker
+    confirmed: int | None = None        # newest with everything up to it stored (the cursor)
+    owner_id: int | None = None
+    comments_seen: dict = field(default_factory=dict)     # VK post id → newest comment id read
+    comment_counts: dict = field(default_factory=dict)    # VK post id → its comment count when read
+    pending: deque = field(default_factory=deque)
+    resume: bool = True
+    status: str = "starting"
+    problem: str = ""
+    next_poll: float = 0.0
+    failures: int = 0
+    last_poll: str = ""
+    newest_at: str = ""                 # created_at of the newest post read
+    polls: int = 0
+    published: int = 0
+    rewinds: int = 0
+    errors: Counter = field(default_factory=Counter)
+
+    def view(self) -> dict:
+        lag = ""
+        if self.newest_at:
+            lag = round((datetime.now(timezone.utc) - datetime.fromisoformat(self.newest_at)).total_seconds(), 1)
+        return {"key": self.source.key, "status": self.status, "problem": self.problem, "last_poll": self.last_poll,
+                "newest_post_at": self.newest_at, "lag_s": lag, "position": self.position, "confirmed": self.confirmed,
+                "pending": sum(len(p.ids) for p in self.pending), "polls": self.polls, "published": self.published,
+                "rewinds": self.rewinds, "errors": dict(self.errors)}
+
+
+@dataclass
+class Endpoints:
+    """Where the platforms are: the real ones by default, a local replay in the demo and tests."""
+    vk_api_url: str = DEFAULT_API_URL
+    telegram_url: str = telegram_web.DEFAULT_WEB_URL
+    vk_token: str = ""
+    vk_rps: float = 3.0
+    telegram_rps: float = 1.0
+
+
+def _utc(ts: int) -> str:
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).isoformat()
+
+
+class Collector:
+    def __init__(self, settings, registry: Registry, endpoints: Endpoints, platform: str | None = None,
+                 confirm_timeout: float = 300.0, comments_days: float | None = None, say=print, state_path: Path | None = None):
+        from warehouse.lease import WarehouseLease
+
+        self.s = settings
+        self.registry = registry
+        self.ep = endpoints
+        self.say = say
+        self.confirm_timeout = confirm_timeout
+        self.comments_days = registry.backfill_days if comments_days is None else comments_days
+        self.states = [SourceState(src) for src in registry.for_platform(platform)]
+        self.topic = settings.topics["posts_raw"]
+        self.lease = WarehouseLease(settings.clickhouse_dsn, settings.warehouse_lock_timeout)
+        self.state_path = state_path
+        self.started = time.monotonic()
+        self.producer = None
+        self.http: httpx.AsyncClient | None = None
+        self.vk: VKClient | None = None
+        self.tg_pacer = Pacer(endpoints.telegram_rps)
+        self.published = 0
+        self.confirmed = 0
+        self.recent: deque = deque(maxlen=600)       # (monotonic, posts published)
+        self.latency: deque = deque(maxlen=5000)     # seconds from a post's time to its confirmation
+        self._created: dict[str, float] = {}         # post id → created_at (epoch) until confirmed
+
+    # -- life cycle -----------------------------------------------------------------------------
+    async def __aenter__(self) -> "Collector":
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False,
+                                      headers={"User-Agent": "tsur-collector/0.1 (+docs/intake.md)"})
+        self.vk = VKClient(self.http, self.ep.vk_token, self.ep.vk_api_url, Pacer(self.ep.vk_rps))
+        self.producer = new_producer(self.s.bootstrap_servers)
+        try:
+            await self.producer.start()
+        except BaseException:
+            await self.producer.stop()
+            await self.http.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        try:
+            await self.producer.stop()
+        finally:
+            await self.http.aclose()
+            self.lease.close()
+            self.write_state()
+
+    async def run(self, once: bool = False, stop: asyncio.Event | None = None, confirm_wait: float = 600.0) -> dict:
+        """Poll until ``stop`` is set; with ``once``, read every source up to now, wait until the
+        worker stored what was published (at most ``confirm_wait`` s) and return the totals."""
+        stop = stop or asyncio.Event()
+        if once:
+            for st in self.states:
+                await self.poll(st)
+            deadline = time.monotonic() + confirm_wait
+            while any(st.pending for st in self.states) and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+                await self.confirm(rewind=False)
+            self.write_state()
+            return self.totals()
+        last_state = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            for st in self.states:
+                if st.next_poll <= now and st.status not in ("stopped", "skipped") and not stop.is_set():
+                    await self.poll(st)
+            await self.confirm()
+            if time.monotonic() - last_state >= 2.0:
+                self.write_state()
+                last_state = time.monotonic()
+            waits = [st.next_poll for st in self.states if st.status not in ("stopped", "skipped")]
+            pause = min(1.0, max(0.05, (min(waits) if waits else now + 1.0) - time.monotonic()))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            except asyncio.TimeoutError:
+                pass
+        return self.totals()
+
+    def totals(self) -> dict:
+        return {"sources": len(self.states), "published": self.published, "confirmed": self.confirmed,
+                "pending": sum(len(p.ids) for st in self.states for p in st.pending),
+                "rewinds": sum(st.rewinds for st in self.states),
+                "errors": dict(sum((st.errors for st in self.states), Counter())),
+                "stopped": [st.source.key for st in self.states if st.status in ("stopped", "skipped")]}
+
+    # -- positions ------------------------------------------------------------------------------
+    def _resume(self, states: list[SourceState]) -> None:
+        """Positions from the warehouse: the newer of the confirmed cursor and the newest stored post."""
+        from warehouse.queries import named_query
+
+        window = max(self.registry.backfill_days, self.comments_days)
+        since = datetime.now(timezone.utc) - timedelta(days=window)
+
+        def read(client):
+            rows = client.query(named_query("collector_positions"), parameters={"since": since}).result_rows
+            cursors = dict(client.query(named_query("collector_cursors")).result_rows)
+            return rows, cursors
+
+        rows, cursors = self.lease.run(read)
+        newest: dict[tuple[str, str], int] = {}
+        comments: dict[str, dict[int, int]] = {}
+        for source, owner, post, post_stored, last_comment in rows:
+            if post_stored:
+                newest[(source, owner)] = max(newest.get((source, owner), 0), int(post))
+            if last_comment:
+                comments.setdefault(owner, {})[int(post)] = int(last_comment)
+        for st in states:
+            src = st.source
+            stored = None
+            if src.kind == "wall" and st.owner_id is not None:
+                stored = newest.get(("vk", str(st.owner_id)))
+                st.comments_seen = dict(comments.get(str(st.owner_id), {}))
+                st.comment_counts = {}
+            elif src.kind == "channel":
+                stored = newest.get(("telegram", src.handle))
+            cursor = cursors.get(src.key)
+            known = [p for p in (stored, cursor) if p is not None]
+            st.position = st.confirmed = max(known) if known else None
+            st.pending.clear()
+            st.resume = False
+
+    async def confirm(self, rewind: bool = True) -> None:
+        """Drop pending posts the worker has stored; write the cursors that moved; read a source
+        again whose posts were not stored within ``confirm_timeout``."""
+        from warehouse.queries import named_query
+
+        ids = [i for st in self.states for p in st.pending for i in p.ids]
+        stored: set[str] = set()
+        if ids:
+            def check(client):
+                out = set()
+                for k in range(0, len(ids), 20000):
+                    out.update(r[0] for r in client.query(named_query("collector_stored"),
+                                                          parameters={"ids": ids[k:k + 20000]}).result_rows)
+                return out
+            stored = await asyncio.to_thread(self.lease.run, check)
+        now_wall = time.time()
+        for i in stored:
+            created = self._created.pop(i, None)
+            if created is not None:
+                self.latency.append(now_wall - created)
+        self.confirmed += len(stored)
+        cursor_rows = []
+        now = time.monotonic()
+        for st in self.states:
+            moved = False
+            for p in st.pending:
+                p.ids -= stored
+            while st.pending and not st.pending[0].ids:
+                st.confirmed = st.pending.popleft().position
+                moved = True
+            if moved and st.confirmed is not None:
+                cursor_rows.append([st.source.key, int(st.confirmed), datetime.now(timezone.utc)])
+            if rewind and st.pending and now - st.pending[0].at > self.confirm_timeout:
+                lost = sum(len(p.ids) for p in st.pending)
+                self.say(f"collector: {st.source.key}: {lost} published posts not stored after {self.confirm_timeout:.0f} s "
+                         "(the broker lost them?): reading again from the confirmed position")
+                for p in st.pending:
+                    for i in p.ids:
+                        self._created.pop(i, None)
+                st.pending.clear()
+                st.resume, st.next_poll = True, 0.0
+                st.rewinds += 1
+        if cursor_rows:
+            await asyncio.to_thread(self.lease.run, lambda c: c.insert("collector_cursors", cursor_rows,
+                                                                       column_names=["source_key", "position", "updated_at"]))
+
+    # -- polling --------------------------------------------------------------------------------
+    async def poll(self, st: SourceState) -> None:
+        st.polls += 1
+        st.last_poll = datetime.now(timezone.utc).isoformat()
+        try:
+            if st.source.platform == "vk" and st.owner_id is None:
+                h = st.source.handle
+                st.owner_id = int(h) if h.lstrip("-").isdigit() and st.source.kind == "wall" else (
+                    await self.vk.resolve_owner(h) if st.source.kind == "wall" else 0)
+            if st.resume:
+                await asyncio.to_thread(self._resume, [st])
+            if st.source.kind == "wall":
+                posts, position = await self._poll_wall(st)
+            elif st.source.kind == "search":
+                posts, position = await self._poll_search(st)
+            else:
+                posts, position = await self._poll_channel(st)
+            await self._publish(st, posts, position)
+        except (VKError, TransportError, telegram_web.PageError) as exc:
+            self._failed(st, exc)
+            return
+        except Exception as exc:                 # the broker (aiokafka) or the warehouse: retry later
+            self._failed(st, TransportError(f"{type(exc).__name__}: {str(exc)[:160]}", "broker_or_warehouse"))
+            return
+        st.failures, st.status, st.problem = 0, "ok", ""
+        st.next_poll = time.monotonic() + self.registry.poll_seconds
+
+    def _failed(self, st: SourceState, exc: Exception) -> None:
+        code = f"vk_{exc.code}" if isinstance(exc, VKError) else getattr(exc, "code", "error")
+        st.errors[code] += 1
+        if isinstance(exc, telegram_web.PageError):
+            action = "skip" if exc.code == "not_public" else "retry"
+        else:
+            action = classify(exc)
+        st.problem = str(exc)[:200]
+        if action == "stop":
+            for other in self.states:
+                if other.source.platform == "vk":
+                    other.status = "stopped"
+                    other.problem = (f"VK rejected the token ({exc}); set TSUR_VK_TOKEN to a valid token "
+                                     "and restart the collector (tsur doctor checks it)")
+            self.say(f"collector: {st.problem}")
+            self.say(f"collector: {st.source.platform} sources stopped: {self.states[0].problem if self.states else ''}")
+        elif action == "skip":
+            st.status = "skipped"
+            self.say(f"collector: {st.source.key} skipped: {exc}")
+        elif action == "pause":
+            st.status = "paused"
+            st.next_poll = time.monotonic() + PAUSE_SECONDS
+            self.say(f"collector: {st.source.key} paused for an hour: {exc}")
+        else:
+            st.status = "retrying"
+            st.next_poll = time.monotonic() + RETRY_BACKOFF[min(st.failures, len(RETRY_BACKOFF) - 1)]
+            st.failures += 1
+
+    def _hints(self, post: dict, st: SourceState) -> dict:
+        post["region_hint"] = st.source.region_hint
+        if st.source.place_hint:
+            post["place_hint"] = st.source.place_hint
+        return post
+
+    async def _poll_wall(self, st: SourceState) -> tuple[list[dict], int | None]:
+        now = time.time()
+        cutoff = now - self.registry.backfill_days * 86400
+        comments_cutoff = now - self.comments_days * 86400 if st.source.comments else None
+        new, recent, groups = [], [], {}
+        for page_no in range(MAX_PAGES):
+            items, gs = await self.vk.wall_page(st.owner_id, page_no * 100)
+            groups.update({g["id"]: g for g in gs if isinstance(g.get("id"), int)})
+            for it in items:
+                try:
+                    pid, date = int(it["id"]), int(it["date"])
+                except (KeyError, TypeError, ValueError):
+                    continue
+                if (pid > st.position) if st.position is not None else date >= cutoff:
+                    new.append(it)
+                if comments_cutoff is not None and date >= comments_cutoff:
+                    recent.append((pid, it))
+            ordinary = [it for it in items if not it.get("is_pinned")]
+            if len(items) < 100 or not ordinary:
+                break
+            oldest_id = min(int(it.get("id", 0)) for it in ordinary)
+            oldest_date = min(int(it.get("date", 0)) for it in ordinary)
+            reached = oldest_id <= st.position if st.position is not None else oldest_date < cutoff
+            if reached and (comments_cutoff is None or oldest_date < comments_cutoff):
+                break
+        new.sort(key=lambda it: int(it["id"]))
+        posts = [self._hints(p, st) for p in (vk_post(it, groups) for it in new) if p is not None]
+        position = max([int(it["id"]) for it in new] + ([st.position] if st.position is not None else []), default=None)
+        if new:
+            st.newest_at = _utc(max(int(it["date"]) for it in new))
+        for pid, it in recent:
+            count = (it.get("comments") or {}).get("count", 0) if isinstance(it.get("comments"), dict) else 0
+            if not isinstance(count, int) or count <= 0 or st.comment_counts.get(pid) == count:
+                continue
+            posts.extend(self._hints(c, st) for c in await self._comments(st, pid))
+            st.comment_counts[pid] = count
+        return posts, position
+
+    async def _comments(self, st: SourceState, post_id: int) -> list[dict]:
+        seen = st.comments_seen.get(post_id, 0)
+        out, newest = [], seen
+        for page_no in range(MAX_PAGES):
+            items, total = await self.vk.comments_page(st.owner_id, post_id, page_no * 100)
+            for c in items:
+                thread = c.get("thread") if isinstance(c.get("thread"), dict) else {}
+                for one in [c, *[t for t in thread.get("items") or [] if isinstance(t, dict)]]:
+                    try:
+                        cid = int(one["id"])
+                    except (KeyError, TypeError, ValueError):
+                        continue
+                    if cid > seen:
+                        newest = max(newest, cid)
+                        post = vk_comment(one, st.owner_id, post_id)
+                        if post is not None:
+                            out.append(post)
+            if len(items) < 100 or (page_no + 1) * 100 >= total:
+                break
+        st.comments_seen[post_id] = newest
+        return out
+
+    async def _poll_search(self, st: SourceState) -> tuple[list[dict], int | None]:
+        start = st.position if st.position is not None else int(time.time() - self.registry.backfill_days * 86400)
+        items, groups, start_from = [], {}, None
+        for _ in range(MAX_PAGES):
+            page, gs, start_from = await self.vk.search_page(st.source.handle, start, start_from)
+            items.extend(page)
+            groups.update({g["id"]: g for g in gs if isinstance(g.get("id"), int)})
+            if not page or not start_from:
+                break
+        dates = [int(it["date"]) for it in items if isinstance(it.get("date"), int)]
+        posts = [self._hints(p, st) for p in (vk_post(it, groups) for it in items) if p is not None]
+        posts.sort(key=lambda p: p["created_at"])
+        if dates:
+            st.newest_at = _utc(max(dates))
+        return posts, max(dates + [start])
+
+    async def _poll_channel(self, st: SourceState) -> tuple[list[dict], int | None]:
+        name, base = st.source.handle, self.ep.telegram_url
+        msgs: dict[int, telegram_web.Message] = {}
+        title = ""
+        if st.position is None:
+            cutoff = (datetime.now(timezone.utc) - timedelta(days=self.registry.backfill_days)).isoformat()
+            before = None
+            for _ in range(MAX_PAGES):
+                await self.tg_pacer.wait()
+                page = await telegram_web.fetch_page(self.http, base, name, before=before)
+                title = title or page.title
+                older = [m for m in page.messages if before is None or m.id < before]
+                msgs.update({m.id: m for m in older if m.created_at >= cutoff})
+                if not older or older[0].created_at < cutoff:
+                    break
+                before = older[0].id
+        else:
+            after = st.position
+            for _ in range(MAX_PAGES):
+                await self.tg_pacer.wait()
+                page = await telegram_web.fetch_page(self.http, base, name, after=after)
+                title = title or page.title
+                newer = [m for m in page.messages if m.id > after]
+                msgs.update({m.id: m for m in newer})
+                if not newer:
+                    break
+                after = max(m.id for m in newer)
+        ordered = [msgs[k] for k in sorted(msgs)]
+        if ordered:
+            st.newest_at = max(m.created_at for m in ordered)
+        posts = [self._hints(telegram_web.channel_post(m, name, title), st) for m in ordered]
+        position = max([m.id for m in ordered] + ([st.position] if st.position is not None else []), default=None)
+        return posts, position
+
+    async def _publish(self, st: SourceState, posts: list[dict], position: int | None) -> None:
+        payloads, expected = [], set()
+        for post in posts:
+            payload = json.dumps(post, ensure_ascii=False).encode()
+            payloads.append(payload)
+            parsed = parse_raw_post(payload, _CHECK_KEY)
+            if not isinstance(parsed, Rejection):          # a rejected post goes to the dead-letter topic
+                expected.add(parsed.post_id)
+                self._created[parsed.post_id] = parsed.created_at.timestamp()
+        if payloads:
+            await send_all(self.producer, self.topic, payloads)
+        self.published += len(payloads)
+        st.published += len(payloads)
+        self.recent.append((time.monotonic(), len(payloads)))
+        if position is not None and (position != st.position or expected):
+            st.pending.append(Pending(time.monotonic(), expected, position))
+        st.position = position
+
+    # -- state and metrics ----------------------------------------------------------------------
+    def write_state(self) -> None:
+        if self.state_path is None:
+            return
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        doc = {"updated_at": datetime.now(timezone.utc).isoformat(), "totals": self.totals(),
+               "sources": [st.view() for st in self.states]}
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=1))
+        tmp.replace(self.state_path)
+
+    def metrics_text(self) -> str:
+        """Prometheus text: requests and errors by code, posts published, lag per source."""
+        lines = ["# HELP tsur_collector_published_total Posts and comments published to posts.raw.",
+                 "# TYPE tsur_collector_published_total counter",
+                 f"tsur_collector_published_total {self.published}",
+                 "# HELP tsur_collector_confirmed_total Published posts seen stored by the worker.",
+                 "# TYPE tsur_collector_confirmed_total counter",
+                 f"tsur_collector_confirmed_total {self.confirmed}",
+                 "# HELP tsur_collector_polls_total Polls per source.", "# TYPE tsur_collector_polls_total counter"]
+        lines += [f'tsur_collector_polls_total{{source="{_label(st.source.key)}"}} {st.polls}' for st in self.states]
+        lines += ["# HELP tsur_collector_errors_total Errors per source and code.", "# TYPE tsur_collector_errors_total counter"]
+        lines += [f'tsur_collector_errors_total{{source="{_label(st.source.key)}",code="{code}"}} {n}'
+                  for st in self.states for code, n in sorted(st.errors.items())]
+        lines += ["# HELP tsur_collector_lag_seconds Age of the newest post read per source.", "# TYPE tsur_collector_lag_seconds gauge"]
+        lines += [f'tsur_collector_lag_seconds{{source="{_label(st.source.key)}"}} {st.view()["lag_s"]}'
+                  for st in self.states if st.newest_at]
+        lines += ["# HELP tsur_collector_source_up 1 while a source is polled, 0 when stopped or skipped.",
+                  "# TYPE tsur_collector_source_up gauge"]
+        lines += [f'tsur_collector_source_up{{source="{_label(st.source.key)}"}} {int(st.status not in ("stopped", "skipped"))}'
+                  for st in self.states]
+        return "\n".join(lines) + "\n"
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def state_file(settings, platform: str | None) -> Path:
+    """Where a collector writes its view for `tsur status`: <data dir>/run/collector[-platform].json."""
+    return settings.data_dir / "run" / (f"collector-{platform}.json" if platform else "collector.json")
+
+
+def endpoints_of(settings) -> Endpoints:
+    return Endpoints(settings.vk_api_url, settings.telegram_web_url, settings.vk_token, settings.vk_rps, settings.telegram_rps)
+
+
+async def _serve_metrics(collector: Collector, port: int):
+    from aiohttp import web
+
+    async def metrics(_request):
+        return web.Response(text=collector.metrics_text(), content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def collect(settings, registry: Registry, platform: str | None = None, once: bool = False,
+                  metrics_port: int | None = None, stop: asyncio.Event | None = None, say=print,
+                  endpoints: Endpoints | None = None, confirm_wait: float = 600.0) -> dict:
+    """Run a collector until ``stop`` (or, with ``once``, until every source was read and stored)."""
+    ep = endpoints or endpoints_of(settings)
+    if any(s.platform == "vk" for s in registry.for_platform(platform)) and not ep.vk_token:
+        raise ValueError("TSUR_VK_TOKEN is not set: VK sources need an access token (docs/intake.md); "
+                         "or collect only Telegram with --platform telegram")
+    async with Collector(settings, registry, ep, platform, settings.collect_confirm_timeout, say=say,
+                         state_path=state_file(settings, platform)) as collector:
+        runner = await _serve_metrics(collector, metrics_port) if metrics_port else None
+        try:
+            known = [st for st in collector.states if st.source.platform == "telegram" or st.source.kind == "search"
+                     or st.source.handle.lstrip("-").isdigit()]
+            for st in known:
+                if st.source.kind == "wall":
+                    st.owner_id = int(st.source.handle)
+            if known:
+                await asyncio.to_thread(collector._resume, known)
+            say(f"collector: {len(collector.states)} sources ({', '.join(sorted({s.source.platform for s in collector.states}))}), "
+                f"poll every {registry.poll_seconds:g} s, backfill {registry.backfill_days:g} days")
+            return await collector.run(once=once, stop=stop, confirm_wait=confirm_wait)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
