@@ -45,6 +45,7 @@ class Pending:
     at: float                   # when the broker acknowledged them (monotonic)
     ids: set                    # post ids not yet seen stored
     position: int               # the source's position after these posts
+    comments: dict = field(default_factory=dict)     # VK post id → the lowest comment id published here
 
 
 @dataclass
@@ -55,6 +56,9 @@ class SourceState:
     owner_id: int | None = None
     comments_seen: dict = field(default_factory=dict)     # VK post id → newest comment id read
     comment_counts: dict = field(default_factory=dict)    # VK post id → its comment count when read
+    comment_floor: dict = field(default_factory=dict)     # VK post id → lowest comment id read this poll
+    comment_next: dict = field(default_factory=dict)      # this poll's reads, applied once the broker has them:
+    count_next: dict = field(default_factory=dict)        # post id → newest comment id read / its comment count
     pending: deque = field(default_factory=deque)
     resume: bool = True
     status: str = "starting"
@@ -208,9 +212,10 @@ class Collector:
                 st.comment_counts = {}
             elif src.kind == "channel":
                 stored = newest.get(("telegram", src.handle))
+            # the cursor, when there is one: a newer stored post does not prove that every post
+            # before it was stored (the broker may have lost some of them)
             cursor = cursors.get(src.key)
-            known = [p for p in (stored, cursor) if p is not None]
-            st.position = st.confirmed = max(known) if known else None
+            st.position = st.confirmed = cursor if cursor is not None else stored
             st.pending.clear()
             st.resume = False
 
@@ -253,8 +258,11 @@ class Collector:
                 for p in st.pending:
                     for i in p.ids:
                         self._created.pop(i, None)
+                    for post, lowest in p.comments.items():
+                        st.comments_seen[post] = min(st.comments_seen.get(post, 0), lowest - 1)
+                        st.comment_counts.pop(post, None)
                 st.pending.clear()
-                st.resume, st.next_poll = True, 0.0
+                st.position, st.next_poll = st.confirmed, 0.0
                 st.rewinds += 1
         if cursor_rows:
             await asyncio.to_thread(self.lease.run, lambda c: c.insert("collector_cursors", cursor_rows,
@@ -288,6 +296,9 @@ class Collector:
         st.next_poll = time.monotonic() + self.registry.poll_seconds
 
     def _failed(self, st: SourceState, exc: Exception) -> None:
+        st.comment_floor.clear()            # what this poll read is read again next time
+        st.comment_next.clear()
+        st.count_next.clear()
         code = f"vk_{exc.code}" if isinstance(exc, VKError) else getattr(exc, "code", "error")
         st.errors[code] += 1
         if isinstance(exc, telegram_web.PageError):
@@ -355,8 +366,12 @@ class Collector:
             count = (it.get("comments") or {}).get("count", 0) if isinstance(it.get("comments"), dict) else 0
             if not isinstance(count, int) or count <= 0 or st.comment_counts.get(pid) == count:
                 continue
-            posts.extend(self._hints(c, st) for c in await self._comments(st, pid))
-            st.comment_counts[pid] = count
+            floor = st.comments_seen.get(pid, 0) + 1
+            got = await self._comments(st, pid)
+            if got:
+                st.comment_floor[pid] = floor
+            posts.extend(self._hints(c, st) for c in got)
+            st.count_next[pid] = count
         return posts, position
 
     async def _comments(self, st: SourceState, post_id: int) -> list[dict]:
@@ -378,7 +393,7 @@ class Collector:
                             out.append(post)
             if len(items) < 100 or (page_no + 1) * 100 >= total:
                 break
-        st.comments_seen[post_id] = newest
+        st.comment_next[post_id] = newest
         return out
 
     async def _poll_search(self, st: SourceState) -> tuple[list[dict], int | None]:
@@ -446,7 +461,12 @@ class Collector:
         st.published += len(payloads)
         self.recent.append((time.monotonic(), len(payloads)))
         if position is not None and (position != st.position or expected):
-            st.pending.append(Pending(time.monotonic(), expected, position))
+            st.pending.append(Pending(time.monotonic(), expected, position, dict(st.comment_floor)))
+        st.comment_floor.clear()
+        st.comments_seen.update(st.comment_next)
+        st.comment_counts.update(st.count_next)
+        st.comment_next.clear()
+        st.count_next.clear()
         st.position = position
 
     # -- state and metrics ----------------------------------------------------------------------

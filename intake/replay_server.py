@@ -119,23 +119,55 @@ class Replay:
                 post.replies.setdefault(reply_to.id, []).append(c)
             return c
 
-    def load_sample(self, posts: list[dict], rate: float | None = None, start: float | None = None) -> dict:
+    def load_sample(self, posts: list[dict], rate: float | None = None, start: float | None = None,
+                    comments_every: int = 0) -> dict:
         """VK and Telegram posts of a plain sample as walls and channels (others are left out);
-        returns {"vk": n, "telegram": n, "other": n}."""
+        with ``comments_every`` N (and no ``rate``), every Nth VK post becomes a comment under the
+        newest post of its wall. Returns {"vk": n, "comments": n, "telegram": n, "other": n,
+        "places": {owner or channel: place hint}}."""
         start = time.monotonic() if start is None else start
-        counts = {"vk": 0, "telegram": 0, "other": 0}
+        counts = {"vk": 0, "comments": 0, "telegram": 0, "other": 0, "places": {}}
         for k, p in enumerate(posts):
             at = start + k / rate if rate else 0.0
             cid = str(p.get("community_id") or "0")
             if p.get("source") == "vk" and cid.isdigit():
-                self.add(self.wall(-int(cid), p.get("community_name", "")), p["text"], _epoch(p["created_at"]), _author(p.get("author_id")), at)
+                wall = self.wall(-int(cid), p.get("community_name", ""))
+                if comments_every and not rate and wall.items and k % comments_every == comments_every - 1:
+                    self.comment(wall, wall.items[-1], p["text"], _epoch(p["created_at"]), _author(p.get("author_id")))
+                    counts["comments"] += 1
+                else:
+                    self.add(wall, p["text"], _epoch(p["created_at"]), _author(p.get("author_id")), at)
                 counts["vk"] += 1
+                counts["places"].setdefault(str(-int(cid)), p.get("place_hint", ""))
             elif p.get("source") == "telegram" and cid:
                 self.add(self.channel(telegram_channel(cid), p.get("community_name", "")), p["text"], _epoch(p["created_at"]), 0, at)
                 counts["telegram"] += 1
+                counts["places"].setdefault(telegram_channel(cid), p.get("place_hint", ""))
             else:
                 counts["other"] += 1
         return counts
+
+    def source_post_ids(self) -> list[tuple[str, str]]:
+        """(source, id at the source) of every post and comment the replay serves, as the
+        collector names them (VK ``<owner>_<post>[_<comment>]``, Telegram ``<channel>/<id>``)."""
+        out = []
+        for owner, feed in self.walls.items():
+            for it in feed.items:
+                if not it.ads:
+                    out.append(("vk", f"{owner}_{it.id}"))
+                for c in it.comments + [r for rs in it.replies.values() for r in rs]:
+                    out.append(("vk", f"{owner}_{it.id}_{c.id}"))
+        out += [("telegram", f"{name}/{it.id}") for name, feed in self.channels.items() for it in feed.items]
+        return out
+
+    def registry(self, region: str, places: dict[str, str], backfill_days: float, poll_seconds: float = 60.0):
+        """A source registry of everything the replay serves; ``places`` maps a wall's owner id or
+        a channel's name to its home place."""
+        from intake.sources import Registry, Source
+
+        sources = [Source("vk", "wall", str(owner), region, places.get(str(owner), ""), True) for owner in self.walls]
+        sources += [Source("telegram", "channel", name, region, places.get(name, "")) for name in self.channels]
+        return Registry(region, tuple(sources), backfill_days, poll_seconds)
 
     # -- VK -----------------------------------------------------------------------------------
     def _vk_fault(self) -> web.Response | None:

@@ -2,6 +2,7 @@
 simulated operators + DAGs, then row counts and where the results are. Grows as capabilities land."""
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import date, datetime, timezone
@@ -40,8 +41,11 @@ def _wait(s: Settings, what: str, sql: str, target: int, worker, timeout: float,
 
 
 def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=print) -> int:
+    from intake.collector import Endpoints, collect
     from intake.raw_post import post_id_for
+    from intake.replay_server import Replay, ReplayThread
     from intake.sample import generate
+    from intake.sources import dump_sources
     from tsur.airflow_env import prepare_metadata, run_dags
     from tsur.cli import CommandError, _ensure_topics, _ingest, _migrate_quietly, _publish_json, _start_broker, worker_argv
     from tsur.operator_simulator import load_incidents, status_events
@@ -57,9 +61,18 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
     with open(sample_path, "w", encoding="utf-8") as fh:
         for p in posts:
             fh.write(json.dumps(p, ensure_ascii=False) + "\n")
-    ids = sorted({post_id_for(p["source"], str(p["id"])) for p in posts})
     sample_days = sorted({date.fromisoformat(p["created_at"][:10]) for p in posts})
-    say(f"== sample: {len(posts)} posts over {len(sample_days)} days in {sample_path}")
+    replay = Replay()
+    served = replay.load_sample(posts, comments_every=5)
+    others = [p for p in posts if p["source"] not in ("vk", "telegram")]
+    archive = sample_path.with_name(sample_path.stem + "-archive.jsonl")      # OK and portal posts: file ingest
+    archive.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in others), encoding="utf-8")
+    ids = sorted({post_id_for(src, sid) for src, sid in replay.source_post_ids()} | {post_id_for(p["source"], str(p["id"])) for p in others})
+    registry = replay.registry(region, served["places"], backfill_days=days + 2)
+    (s.data_dir / "sample" / "sources-replay.yaml").write_text(dump_sources(registry), encoding="utf-8")
+    say(f"== sample: {len(posts)} posts over {len(sample_days)} days in {sample_path}: {served['vk']} on "
+        f"{len(replay.walls)} VK walls ({served['comments']} of them as comments) and {served['telegram']} in {len(replay.channels)} Telegram channels served by a "
+        f"local replay of their APIs, {len(others)} from other sources in a file")
 
     broker = None
     if not processes.port_open("127.0.0.1", s.broker_port):
@@ -73,8 +86,13 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
         worker = processes.start("worker", worker_argv(), s.logs_dir)
         say(f"== worker started (log {worker.log_path})")
         t0 = time.monotonic()
-        sent = _ingest(s, str(sample_path), rate=None)
-        say(f"== published {sent} posts to {s.topics['posts_raw']}")
+        with ReplayThread(replay) as server:
+            ep = Endpoints(f"{server.url}/method", server.url, replay.token, vk_rps=100, telegram_rps=100)
+            totals = asyncio.run(collect(s, registry, once=True, endpoints=ep, say=lambda m: None, confirm_wait=600))
+        say(f"== collectors (VK wall.get + wall.getComments, Telegram t.me/s) published {totals['published']} posts "
+            f"from {totals['sources']} sources in {time.monotonic() - t0:.1f} s; {totals['confirmed']} confirmed stored")
+        sent = _ingest(s, str(archive), rate=None, quiet=True)
+        say(f"== published {sent} archived posts from {archive.name} to {s.topics['posts_raw']}")
         stored = _wait(s, "enriched posts", "SELECT uniqExact(post_id) FROM posts_enriched WHERE post_id IN {ids:Array(String)}",
                        len(ids), worker, 600, say, ids=ids)
         say(f"== enriched and stored: {stored} posts in {time.monotonic() - t0:.1f} s")

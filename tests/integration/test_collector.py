@@ -3,15 +3,22 @@ path: HTTP → collector → Tansu → Faust worker → chDB, counted in ClickHo
 from __future__ import annotations
 
 import asyncio
+import json
+import random
+import sys
 import time
+from datetime import datetime, timezone
 
 import pytest
 
 from intake.collector import Collector, Endpoints, collect
 from intake.raw_post import post_id_for
 from intake.replay_server import Faults, Replay, ReplayThread
-from intake.sources import parse_sources
-from tests.integration.stream_harness import Stack
+from intake.sources import dump_sources, parse_sources
+from tests.conftest import free_port
+from tests.integration.stream_harness import Stack, account
+from tests.reliability import record, scale
+from tsur import processes
 
 pytestmark = pytest.mark.slow
 REGION = "Краснодарский край"
@@ -144,3 +151,84 @@ def test_search_and_a_channel_without_public_preview(stack):
     assert stored_ids(stack) == {f"-2001_1", "-2002_1"}
     assert totals["errors"] == {"not_public": 1} and totals["stopped"] == ["telegram:channel:closed_chat"]
     assert any("closed_chat skipped" in m and "no public preview" in m for m in messages)
+
+
+def replay_sample(n: int, walls: int = 40, channels: int = 10) -> list[dict]:
+    """n plain posts spread over VK walls and Telegram channels within the last hour."""
+    t0 = time.time() - 3600
+    out = []
+    for i in range(n):
+        k = i % (walls + channels)
+        source = "vk" if k < walls else "telegram"
+        out.append({"source": source, "id": f"x{i}", "text": f"Третий день нет воды, дом {i}", "author_id": f"id{i % 97}",
+                    "created_at": datetime.fromtimestamp(t0 + i * 0.1, tz=timezone.utc).isoformat(),
+                    "community_id": str(1_000_000 + k), "community_name": f"Подслушано {k}", "place_hint": "Усть-Лабинск"})
+    return out
+
+
+def test_collector_killed_five_times_and_the_broker_restarted_loses_and_doubles_nothing(stack, tmp_path):
+    n, kills = int(scale("collector_posts", 20_000)), 5
+    rate = float(scale("collector_rate", 500))
+    rng = random.Random(20261204)
+    posts = replay_sample(n)
+    sample = tmp_path / "replay.jsonl"
+    sample.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in posts), encoding="utf-8")
+    mirror = Replay()                                  # the same content the server process serves
+    served = mirror.load_sample(posts)
+    expected = {post_id_for(src, sid) for src, sid in mirror.source_post_ids()}
+    assert len(expected) == n
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(dump_sources(mirror.registry(REGION, served["places"], backfill_days=1, poll_seconds=0.2)), encoding="utf-8")
+
+    port = free_port()
+    env = {**stack.env, "TSUR_VK_TOKEN": TOKEN, "TSUR_VK_API_URL": f"http://127.0.0.1:{port}/method",
+           "TSUR_TELEGRAM_WEB_URL": f"http://127.0.0.1:{port}", "TSUR_VK_RPS": "1000", "TSUR_TELEGRAM_RPS": "1000",
+           "TSUR_COLLECT_CONFIRM_TIMEOUT": "15"}
+    server = processes.start("replay", [sys.executable, "-m", "intake.replay_server", "--sample", str(sample), "--port", str(port),
+                                        "--rate", str(rate)], stack.s.logs_dir, env=env)
+    while not processes.port_open("127.0.0.1", port):
+        assert server.alive(), server.tail()
+        time.sleep(0.1)
+    t_start = time.monotonic()
+    worker = stack.start_worker("worker-1")
+    collect_argv = [sys.executable, "-m", "tsur.cli", "collect", "--sources", str(sources)]
+    collector = processes.start("collector-1", collect_argv, stack.s.logs_dir, env=env)
+    replay_s = n / rate
+    moments = sorted(rng.uniform(0.1, 0.55) * replay_s for _ in range(kills))
+    broker_at = 0.7 * replay_s                         # after the last kill: only the collector's re-read can recover
+    events = sorted([(t, "kill") for t in moments] + [(broker_at, "broker")])
+    killed = restarted = 0
+    try:
+        for k, (at, what) in enumerate(events):
+            while time.monotonic() - t_start < at:
+                assert collector.alive(), collector.tail(30)
+                time.sleep(0.05)
+            if what == "kill":
+                collector.kill()
+                killed += 1
+                collector = processes.start(f"collector-{k + 2}", collect_argv, stack.s.logs_dir, env=env)
+            else:                                      # the memory broker loses what it held: the worker is down
+                worker.kill()                          # for 3 s first, so that unconsumed posts are in the broker
+                time.sleep(3)
+                (before,), = stack.query("SELECT uniqExact(post_id) FROM posts_raw")
+                stack.broker.stop()
+                time.sleep(1)
+                stack.start_broker()
+                worker = stack.start_worker("worker-2")
+                restarted += 1
+        got = stack.wait_stored(n, timeout=240, worker=worker)
+        assert collector.alive(), collector.tail(30)
+    finally:
+        collector.stop()
+        server.stop()
+    time.sleep(1)
+    stored = {r[0] for r in stack.query("SELECT DISTINCT post_id FROM posts_raw")}
+    acc = account(stack, n)
+    rewinds = sum(open(p, errors="replace").read().count("reading again from the confirmed position")
+                  for p in stack.s.logs_dir.glob("collector-*.log"))
+    record("collector SIGKILL + broker restart", produced=n, stored=acc["stored"], lost=len(expected - stored),
+           double=acc["double"], kills=killed, note=f"broker restarted {restarted}x; {rewinds} sources re-read after the loss")
+    print(f"\nreliability: collector {acc}, rewinds {rewinds}, stored when the broker stopped {before}")
+    assert (killed, restarted) == (kills, 1)
+    assert stored == expected, f"{len(expected - stored)} lost, {len(stored - expected)} unexpected"
+    assert got[1] == n and acc["double"] == 0 and acc["final"] == n
