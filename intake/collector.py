@@ -36,6 +36,8 @@ from intake.vk_api import DEFAULT_API_URL, Pacer, TransportError, VKClient, VKEr
 
 MAX_PAGES = 200                  # per poll of one source: a bound on one catch-up (20,000 VK posts)
 RETRY_BACKOFF = (1, 2, 5, 10, 30, 60)
+CONCURRENT_POLLS = 8             # sources read at the same time (each platform's pacer still bounds requests/s)
+CONFIRM_EVERY = 1.0              # seconds between two checks of what the worker stored
 PAUSE_SECONDS = 3600
 _CHECK_KEY = b"collector-validation-only"
 
@@ -61,6 +63,9 @@ class SourceState:
     count_next: dict = field(default_factory=dict)        # post id → newest comment id read / its comment count
     pending: deque = field(default_factory=deque)
     resume: bool = True
+    polling: bool = False
+    comments_checked: float = -1e18     # when the comment threads were last read (monotonic) …
+    comments_read_at: float = 0.0       # … and when this poll read them (applied once the broker has them)
     status: str = "starting"
     problem: str = ""
     next_poll: float = 0.0
@@ -109,18 +114,22 @@ class Collector:
         self.comments_days = registry.backfill_days if comments_days is None else comments_days
         self.states = [SourceState(src) for src in registry.for_platform(platform)]
         self.topic = settings.topics["posts_raw"]
-        self.lease = WarehouseLease(settings.clickhouse_dsn, settings.warehouse_lock_timeout)
+        # linger 0: the embedded store is closed right after each check, so the worker's inserts
+        # never wait for the collector
+        self.lease = WarehouseLease(settings.clickhouse_dsn, settings.warehouse_lock_timeout, linger=0.0)
         self.state_path = state_path
         self.started = time.monotonic()
         self.producer = None
         self.http: httpx.AsyncClient | None = None
         self.vk: VKClient | None = None
         self.tg_pacer = Pacer(endpoints.telegram_rps)
+        self._slots = asyncio.Semaphore(CONCURRENT_POLLS)
         self.published = 0
         self.confirmed = 0
         self.recent: deque = deque(maxlen=600)       # (monotonic, posts published)
         self.latency: deque = deque(maxlen=5000)     # seconds from a post's time to its confirmation
         self._created: dict[str, float] = {}         # post id → created_at (epoch) until confirmed
+        self._cursor_rows: list[list] = []           # confirmed positions not yet written
 
     # -- life cycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> "Collector":
@@ -149,31 +158,65 @@ class Collector:
         worker stored what was published (at most ``confirm_wait`` s) and return the totals."""
         stop = stop or asyncio.Event()
         if once:
-            for st in self.states:
-                await self.poll(st)
+            await asyncio.gather(*(self._bounded_poll(st) for st in self.states))
             deadline = time.monotonic() + confirm_wait
             while any(st.pending for st in self.states) and time.monotonic() < deadline:
                 await asyncio.sleep(0.5)
                 await self.confirm(rewind=False)
+            await self.flush_cursors()
             self.write_state()
             return self.totals()
+        tasks = [asyncio.create_task(self._source_loop(st, stop)) for st in self.states]
+        tasks.append(asyncio.create_task(self._confirm_loop(stop)))
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await self.flush_cursors()
+        return self.totals()
+
+    async def flush_cursors(self) -> None:
+        """Write the confirmed positions still held (a collector that stops keeps what it confirmed)."""
+        rows, self._cursor_rows = self._cursor_rows, []
+        if rows:
+            try:
+                await asyncio.to_thread(self.lease.run, lambda c: c.insert("collector_cursors", rows,
+                                                                           column_names=["source_key", "position", "updated_at"]))
+            except Exception as exc:
+                self.say(f"collector: cursors not written ({type(exc).__name__}); the next start reads a little more again")
+
+    async def _bounded_poll(self, st: SourceState) -> None:
+        async with self._slots:
+            await self.poll(st)
+
+    async def _source_loop(self, st: SourceState, stop: asyncio.Event) -> None:
+        """Poll one source whenever it is due, until it is stopped or skipped."""
+        while not stop.is_set() and st.status not in ("stopped", "skipped"):
+            wait = st.next_poll - time.monotonic()
+            if wait > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=min(wait, 1.0))
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            await self._bounded_poll(st)
+
+    async def _confirm_loop(self, stop: asyncio.Event) -> None:
         last_state = 0.0
         while not stop.is_set():
-            now = time.monotonic()
-            for st in self.states:
-                if st.next_poll <= now and st.status not in ("stopped", "skipped") and not stop.is_set():
-                    await self.poll(st)
-            await self.confirm()
+            try:
+                await self.confirm()
+            except Exception as exc:              # the warehouse is away: the cursors wait, polling goes on
+                self.say(f"collector: cannot check the warehouse ({type(exc).__name__}: {str(exc)[:120]}); retrying")
             if time.monotonic() - last_state >= 2.0:
                 self.write_state()
                 last_state = time.monotonic()
-            waits = [st.next_poll for st in self.states if st.status not in ("stopped", "skipped")]
-            pause = min(1.0, max(0.05, (min(waits) if waits else now + 1.0) - time.monotonic()))
             try:
-                await asyncio.wait_for(stop.wait(), timeout=pause)
+                await asyncio.wait_for(stop.wait(), timeout=CONFIRM_EVERY)
             except asyncio.TimeoutError:
                 pass
-        return self.totals()
 
     def totals(self) -> dict:
         return {"sources": len(self.states), "published": self.published, "confirmed": self.confirmed,
@@ -225,15 +268,23 @@ class Collector:
         from warehouse.queries import named_query
 
         ids = [i for st in self.states for p in st.pending for i in p.ids]
+        cursors, self._cursor_rows = self._cursor_rows, []
         stored: set[str] = set()
-        if ids:
-            def check(client):
-                out = set()
-                for k in range(0, len(ids), 20000):
-                    out.update(r[0] for r in client.query(named_query("collector_stored"),
-                                                          parameters={"ids": ids[k:k + 20000]}).result_rows)
-                return out
-            stored = await asyncio.to_thread(self.lease.run, check)
+
+        def check(client):                  # one session: last round's cursors written, then the check
+            if cursors:
+                client.insert("collector_cursors", cursors, column_names=["source_key", "position", "updated_at"])
+            out = set()
+            for k in range(0, len(ids), 20000):
+                out.update(r[0] for r in client.query(named_query("collector_stored"),
+                                                      parameters={"ids": ids[k:k + 20000]}).result_rows)
+            return out
+        if ids or cursors:
+            try:
+                stored = await asyncio.to_thread(self.lease.run, check)
+            except BaseException:
+                self._cursor_rows = cursors + self._cursor_rows
+                raise
         now_wall = time.time()
         for i in stored:
             created = self._created.pop(i, None)
@@ -251,7 +302,7 @@ class Collector:
                 moved = True
             if moved and st.confirmed is not None:
                 cursor_rows.append([st.source.key, int(st.confirmed), datetime.now(timezone.utc)])
-            if rewind and st.pending and now - st.pending[0].at > self.confirm_timeout:
+            if rewind and st.pending and now - st.pending[0].at > self.confirm_timeout and not st.polling:
                 lost = sum(len(p.ids) for p in st.pending)
                 self.say(f"collector: {st.source.key}: {lost} published posts not stored after {self.confirm_timeout:.0f} s "
                          "(the broker lost them?): reading again from the confirmed position")
@@ -262,14 +313,19 @@ class Collector:
                         st.comments_seen[post] = min(st.comments_seen.get(post, 0), lowest - 1)
                         st.comment_counts.pop(post, None)
                 st.pending.clear()
-                st.position, st.next_poll = st.confirmed, 0.0
+                st.position, st.next_poll, st.comments_checked = st.confirmed, 0.0, -1e18
                 st.rewinds += 1
-        if cursor_rows:
-            await asyncio.to_thread(self.lease.run, lambda c: c.insert("collector_cursors", cursor_rows,
-                                                                       column_names=["source_key", "position", "updated_at"]))
+        self._cursor_rows.extend(cursor_rows)      # written with the next check (or when the collector stops)
 
     # -- polling --------------------------------------------------------------------------------
     async def poll(self, st: SourceState) -> None:
+        st.polling = True
+        try:
+            await self._poll(st)
+        finally:
+            st.polling = False
+
+    async def _poll(self, st: SourceState) -> None:
         st.polls += 1
         st.last_poll = datetime.now(timezone.utc).isoformat()
         try:
@@ -299,6 +355,7 @@ class Collector:
         st.comment_floor.clear()            # what this poll read is read again next time
         st.comment_next.clear()
         st.count_next.clear()
+        st.comments_read_at = 0.0
         code = f"vk_{exc.code}" if isinstance(exc, VKError) else getattr(exc, "code", "error")
         st.errors[code] += 1
         if isinstance(exc, telegram_web.PageError):
@@ -335,7 +392,10 @@ class Collector:
     async def _poll_wall(self, st: SourceState) -> tuple[list[dict], int | None]:
         now = time.time()
         cutoff = now - self.registry.backfill_days * 86400
-        comments_cutoff = now - self.comments_days * 86400 if st.source.comments else None
+        comments_due = st.source.comments and time.monotonic() - st.comments_checked >= self.registry.comments_poll_seconds
+        comments_cutoff = now - self.comments_days * 86400 if comments_due else None
+        if comments_due:
+            st.comments_read_at = time.monotonic()
         new, recent, groups = [], [], {}
         for page_no in range(MAX_PAGES):
             items, gs = await self.vk.wall_page(st.owner_id, page_no * 100)
@@ -465,6 +525,8 @@ class Collector:
         st.comment_floor.clear()
         st.comments_seen.update(st.comment_next)
         st.comment_counts.update(st.count_next)
+        if st.comments_read_at:
+            st.comments_checked, st.comments_read_at = st.comments_read_at, 0.0
         st.comment_next.clear()
         st.count_next.clear()
         st.position = position

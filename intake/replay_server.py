@@ -120,19 +120,21 @@ class Replay:
             return c
 
     def load_sample(self, posts: list[dict], rate: float | None = None, start: float | None = None,
-                    comments_every: int = 0) -> dict:
+                    comments_every: int = 0, in_time: bool = False) -> dict:
         """VK and Telegram posts of a plain sample as walls and channels (others are left out);
         with ``comments_every`` N (and no ``rate``), every Nth VK post becomes a comment under the
-        newest post of its wall. Returns {"vk": n, "comments": n, "telegram": n, "other": n,
+        newest post of its wall; with ``in_time``, a post becomes visible when the clock reaches its
+        ``created_at``. Returns {"vk": n, "comments": n, "telegram": n, "other": n,
         "places": {owner or channel: place hint}}."""
         start = time.monotonic() if start is None else start
         counts = {"vk": 0, "comments": 0, "telegram": 0, "other": 0, "places": {}}
+        offset = time.monotonic() - time.time()
         for k, p in enumerate(posts):
-            at = start + k / rate if rate else 0.0
+            at = _epoch(p["created_at"]) + offset if in_time else start + k / rate if rate else 0.0
             cid = str(p.get("community_id") or "0")
             if p.get("source") == "vk" and cid.isdigit():
                 wall = self.wall(-int(cid), p.get("community_name", ""))
-                if comments_every and not rate and wall.items and k % comments_every == comments_every - 1:
+                if comments_every and not rate and not in_time and wall.items and k % comments_every == comments_every - 1:
                     self.comment(wall, wall.items[-1], p["text"], _epoch(p["created_at"]), _author(p.get("author_id")))
                     counts["comments"] += 1
                 else:
@@ -379,11 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", required=True, help="a JSONL file of plain posts (tsur sample)")
     ap.add_argument("--port", type=int, default=8780, help="port on 127.0.0.1 (default 8780)")
     ap.add_argument("--rate", type=float, default=None, help="release the posts at this many per second (default: all at once)")
+    ap.add_argument("--in-time", action="store_true", help="release each post when the clock reaches its created_at")
     ap.add_argument("--token", default="replay-token", help="the VK access token it accepts (default replay-token)")
     args = ap.parse_args(argv)
     posts = [json.loads(line) for line in Path(args.sample).read_text(encoding="utf-8").splitlines() if line.strip()]
     replay = Replay(args.token)
-    counts = replay.load_sample(posts, args.rate)
+    counts = replay.load_sample(posts, args.rate, in_time=args.in_time)
     print(f"replay: {counts['vk']} VK posts on {len(replay.walls)} walls, {counts['telegram']} Telegram posts in "
           f"{len(replay.channels)} channels ({counts['other']} of other sources left out) on http://127.0.0.1:{args.port}", flush=True)
     web.run_app(replay.app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
