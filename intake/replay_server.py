@@ -1,7 +1,7 @@
 """A local replay of the platforms' APIs: serves posts as VK API responses and Telegram web-preview
 pages, so that the demo, the tests and the benchmark drive the real collector over HTTP.
 
-- VK (``/method/<name>``, GET or POST form, v5.199 shapes): ``utils.resolveScreenName``,
+- VK (``/method/<name>``, GET or POST form, v5.199 shapes): ``utils.resolveScreenName``, ``utils.getServerTime``,
   ``wall.get`` (newest first, ``extended=1`` adds ``groups``), ``wall.getComments`` (oldest first,
   with ``thread.items``), ``newsfeed.search`` (``next_from`` paging); a wrong ``access_token`` is
   error 5.
@@ -197,7 +197,8 @@ class Replay:
             return fault
         method = request.match_info["method"]
         handler = {"wall.get": self._wall_get, "wall.getComments": self._get_comments,
-                   "newsfeed.search": self._search, "utils.resolveScreenName": self._resolve}.get(method)
+                   "newsfeed.search": self._search, "utils.resolveScreenName": self._resolve,
+                   "utils.getServerTime": lambda p: int(time.time())}.get(method)
         if handler is None:
             return _vk_error(3, f"Unknown method passed: {method}")
         try:

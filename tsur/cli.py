@@ -409,7 +409,28 @@ def _status_table(state: dict) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
 
 
+def _collector_table(s: Settings) -> str:
+    """The collectors' sources (their state files): status, last poll, lag, published, errors."""
+    from intake.collector import state_file
+
+    rows = [("source", "status", "last poll", "lag s", "published", "errors / problem")]
+    for platform in ("vk", "telegram", None):
+        try:
+            doc = json.loads(state_file(s, platform).read_text())
+        except (OSError, ValueError):
+            continue
+        for x in doc.get("sources", []):
+            errors = ", ".join(f"{k} {v}" for k, v in sorted(x.get("errors", {}).items()))
+            rows.append((x["key"], x["status"], (x.get("last_poll") or "-")[11:19], str(x.get("lag_s", "")), str(x.get("published", 0)),
+                         x.get("problem") or errors))
+    if len(rows) == 1:
+        return ""
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r[:5], widths)) + "  " + r[5] for r in rows)
+
+
 def cmd_up(args) -> int:
+    from intake.sources import SourcesError
     from tsur import supervisor
 
     s = _settings()
@@ -417,8 +438,15 @@ def cmd_up(args) -> int:
     if pid:
         _say(f"tsur is already up (supervisor pid {pid}); `tsur status` shows it, `tsur down` stops it")
         return 0
+    try:
+        platforms, left_out = supervisor.collector_platforms(s)
+    except SourcesError as exc:
+        raise CommandError(str(exc)) from None
+    if left_out:
+        _say(f"warning: {left_out}")
     ports = {s.broker_port: "TSUR_BROKER_PORT"}
     ports.update({s.worker_web_port + i: "TSUR_WORKER_WEB_PORT" for i in range(args.workers)})
+    ports.update({s.collector_port + i: "TSUR_COLLECTOR_PORT" for i, p in enumerate(("vk", "telegram")) if p in platforms})
     if not args.no_airflow:
         ports[s.airflow_port] = "TSUR_AIRFLOW_PORT"
     if not args.no_dashboard:
@@ -467,6 +495,9 @@ def cmd_status(args) -> int:
     elif state:
         _say(f"supervisor pid {pid}, phase {state['phase']}, up since {state['started_at'][:19]} UTC, updated {state['updated_at'][11:19]}")
         print(_status_table(state))
+        table = _collector_table(s)
+        if table:
+            print(table)
     healthy = bool(state) and all(c["status"] == "healthy" for c in state["components"])
     return 0 if healthy else 1
 

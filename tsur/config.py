@@ -153,6 +153,7 @@ class Settings:
     telegram_web_url: str = "https://t.me"
     telegram_rps: float = 1.0
     collect_confirm_timeout: float = 300.0
+    collector_port: int = 6070          # TSUR_COLLECTOR_PORT: metrics of the supervised collectors (vk, telegram: +1)
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -229,6 +230,7 @@ class Settings:
             telegram_web_url=_base_url(env, "TSUR_TELEGRAM_WEB_URL", "https://t.me"),
             telegram_rps=_float(env, "TSUR_TELEGRAM_RPS", 1.0, 0.01, 1000),
             collect_confirm_timeout=_float(env, "TSUR_COLLECT_CONFIRM_TIMEOUT", 300.0, 1, 86400),
+            collector_port=_int(env, "TSUR_COLLECTOR_PORT", 6070, 1024, 65534),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

@@ -87,6 +87,46 @@ def _check_airflow(s: Settings) -> tuple[str, str]:
     return OK, f"{len(data['dags'])} DAGs import cleanly: {', '.join(data['dags'])}"
 
 
+def _check_collectors(s: Settings) -> list[tuple[str, str, str]]:
+    """The source registry, the VK token and whether the platforms answer (a closed network is a
+    warning: the collectors retry)."""
+    import httpx
+
+    from intake.sources import SourcesError, load_sources
+
+    if not s.sources_path.exists():
+        return [("collectors", WARN, f"no source registry at {s.sources_path}: live intake is off (docs/intake.md; TSUR_SOURCES)")]
+    try:
+        registry = load_sources(s.sources_path)
+    except SourcesError as exc:
+        return [("collectors", FAIL, str(exc).replace("\n", "; "))]
+    platforms = sorted({src.platform for src in registry.sources})
+    out = [("collectors", OK, f"{len(registry.sources)} sources in {s.sources_path} ({', '.join(platforms)})")]
+    if "vk" in platforms:
+        if not s.vk_token:
+            out.append(("vk", FAIL, "VK sources are listed but TSUR_VK_TOKEN is not set; set it (docs/intake.md, Credentials)"))
+        else:
+            try:
+                r = httpx.post(f"{s.vk_api_url}/utils.getServerTime", data={"access_token": s.vk_token, "v": "5.199"}, timeout=5)
+                err = r.json().get("error") if r.status_code < 400 else {"error_code": r.status_code, "error_msg": "HTTP error"}
+            except (httpx.HTTPError, ValueError) as exc:
+                out.append(("vk", WARN, f"{s.vk_api_url} not reachable ({type(exc).__name__}; a closed network?): the collector retries"))
+            else:
+                if not err:
+                    out.append(("vk", OK, f"{s.vk_api_url} answers and accepts the token"))
+                elif err.get("error_code") == 5:
+                    out.append(("vk", FAIL, f"VK rejects TSUR_VK_TOKEN ({err.get('error_msg', '')[:80]}); issue a new token"))
+                else:
+                    out.append(("vk", WARN, f"VK answered error {err.get('error_code')}: {str(err.get('error_msg', ''))[:80]}"))
+    if "telegram" in platforms:
+        try:
+            r = httpx.get(f"{s.telegram_web_url}/s/{registry.for_platform('telegram')[0].handle}", timeout=5)
+            out.append(("telegram", OK if r.status_code < 400 else WARN, f"{s.telegram_web_url} answers (HTTP {r.status_code})"))
+        except httpx.HTTPError as exc:
+            out.append(("telegram", WARN, f"{s.telegram_web_url} not reachable ({type(exc).__name__}; a closed network?): the collector retries"))
+    return out
+
+
 def run_checks(s: Settings, say=print) -> bool:
     from tsur.broker import DURABLE
 
@@ -99,6 +139,7 @@ def run_checks(s: Settings, say=print) -> bool:
         results.append(("durability", WARN, "the local broker (Tansu, memory storage) loses unconsumed messages when it stops; "
                                             "ClickHouse is the system of record (docs/broker.md); use Kafka/Redpanda in production"))
     results.extend(_check_warehouse(s))
+    results.extend(_check_collectors(s))
     status, msg = _check_airflow(s)
     results.append(("airflow", status, msg))
     for name, status, msg in results:

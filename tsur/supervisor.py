@@ -142,12 +142,56 @@ def components(s: Settings, workers: int, airflow: bool, dashboard: bool) -> lis
         out.append(Component("airflow-scheduler", [binary, "scheduler"], aenv, health("scheduler")))
         out.append(Component("airflow-dag-processor", [binary, "dag-processor"], aenv, health("dag_processor")))
         out.append(Component("airflow-triggerer", [binary, "triggerer"], aenv, health("triggerer")))
+    out += collector_components(s, env)
     if dashboard:
         url = f"http://127.0.0.1:{s.api_port}"
         out.append(Component("dashboard", [sys.executable, "-m", "tsur.cli", "dashboard", "--host", "127.0.0.1",
                                            "--port", str(s.api_port)], env,
                              lambda: None if _http_ok(f"{url}/")[0] else "not answering", url=url + "/"))
     return out
+
+
+def collector_platforms(s: Settings) -> tuple[list[str], str]:
+    """The platforms `tsur up` runs a collector for (from the source registry, if there is one) and,
+    when one is left out, why."""
+    from intake.sources import load_sources
+
+    if not s.sources_path.exists():
+        return [], ""
+    registry = load_sources(s.sources_path)          # validated by `tsur up` before the supervisor starts
+    platforms = sorted({src.platform for src in registry.sources})
+    if "vk" in platforms and not s.vk_token:
+        return [p for p in platforms if p != "vk"], "VK sources listed but TSUR_VK_TOKEN is not set: no VK collector"
+    return platforms, ""
+
+
+def collector_components(s: Settings, env: dict) -> list[Component]:
+    platforms, _ = collector_platforms(s)
+    out = []
+    for i, platform in enumerate(("vk", "telegram")):
+        if platform not in platforms:
+            continue
+        port = s.collector_port + i
+        out.append(Component(f"collector-{platform}", [sys.executable, "-m", "tsur.cli", "collect", "--platform", platform,
+                                                       "--metrics-port", str(port)], env,
+                             _collector_health(s, platform, port), url=f"http://127.0.0.1:{port}/metrics"))
+    return out
+
+
+def _collector_health(s: Settings, platform: str, port: int):
+    from intake.collector import state_file
+
+    def check() -> str | None:
+        ok, body = _http_ok(f"http://127.0.0.1:{port}/metrics")
+        if not ok:
+            return f"/metrics not answering ({body[:80]})"
+        try:
+            sources = json.loads(state_file(s, platform).read_text()).get("sources", [])
+        except (OSError, ValueError):
+            return None
+        stopped = [x for x in sources if x.get("status") == "stopped"]
+        return f"{len(stopped)} source(s) stopped: {stopped[0]['problem']}" if stopped else None
+    return check
 
 
 def _worker_health(port: int):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import tsur_cmd
 
-COMMANDS = ["demo", "migrate", "broker", "worker", "sample", "ingest", "query", "doctor", "airflow"]
+COMMANDS = ["demo", "migrate", "broker", "worker", "sample", "ingest", "collect", "query", "doctor", "airflow"]
 
 
 def run(args, env, timeout=120):
@@ -59,3 +59,39 @@ def test_sample_is_reproducible(tsur_env, tmp_path):
     for out in (a, b):
         assert run(["sample", "--days", "2", "--per-day", "50", "--end", "2026-11-20", "--out", str(out)], tsur_env).returncode == 0
     assert a.read_text() == b.read_text() and len(a.read_text().splitlines()) > 50
+
+
+def test_collect_refuses_a_bad_registry_or_a_missing_token_in_one_line(tsur_env, tmp_path):
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("region: Краснодарский край\nvk:\n  communities:\n    - owner: abc\n", encoding="utf-8")
+    r = run(["collect", "--sources", str(bad), "--once"], tsur_env)
+    assert r.returncode == 1 and "vk.communities[0].owner: 'abc' must be a non-zero integer" in r.stderr
+    assert "Traceback" not in r.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text("region: Краснодарский край\nvk:\n  communities:\n    - owner: -1\n", encoding="utf-8")
+    r = run(["collect", "--sources", str(good), "--once"], tsur_env)
+    assert r.returncode == 1 and "TSUR_VK_TOKEN is not set" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_doctor_checks_the_sources_the_token_and_says_a_closed_network_is_a_warning(tsur_env, tmp_path):
+    from intake.replay_server import Replay, ReplayThread
+    from tsur.config import Settings
+    from tsur.doctor import FAIL, OK, WARN, _check_collectors
+
+    reg = tmp_path / "sources.yaml"
+    env = {**tsur_env, "TSUR_SOURCES": str(reg)}
+    assert _check_collectors(Settings.from_env(env))[0][1] == WARN                 # no registry: intake is off
+    reg.write_text("region: X\nvk:\n  communities:\n    - owner: -1\ntelegram:\n  channels:\n    - name: chan_one\n", encoding="utf-8")
+    checks = {name: (status, msg) for name, status, msg in _check_collectors(Settings.from_env(env))}
+    assert checks["vk"][0] == FAIL and "TSUR_VK_TOKEN" in checks["vk"][1]
+    closed = {**env, "TSUR_VK_TOKEN": "t", "TSUR_VK_API_URL": "http://127.0.0.1:9/method", "TSUR_TELEGRAM_WEB_URL": "http://127.0.0.1:9"}
+    checks = {name: status for name, status, _ in _check_collectors(Settings.from_env(closed))}
+    assert checks == {"collectors": OK, "vk": WARN, "telegram": WARN}
+    replay = Replay("right-token")
+    replay.channel("chan_one")
+    with ReplayThread(replay) as server:
+        live = {**env, "TSUR_VK_API_URL": f"{server.url}/method", "TSUR_TELEGRAM_WEB_URL": server.url}
+        checks = {name: (status, msg) for name, status, msg in _check_collectors(Settings.from_env({**live, "TSUR_VK_TOKEN": "wrong"}))}
+        assert checks["vk"][0] == FAIL and "rejects TSUR_VK_TOKEN" in checks["vk"][1]
+        checks = {name: status for name, status, _ in _check_collectors(Settings.from_env({**live, "TSUR_VK_TOKEN": "right-token"}))}
+        assert checks == {"collectors": OK, "vk": OK, "telegram": OK}

@@ -31,16 +31,41 @@ def _pids_alive(pids) -> list[int]:
 
 
 def test_up_schedule_restart_down(tsur_env, settings):
+    from intake.replay_server import Replay, ReplayThread
+
+    replay = Replay()                      # a Telegram channel the supervised collector reads
+    channel = replay.channel("ustlabinsk24", "Усть-Лабинск 24")
+    for k in range(12):
+        replay.add(channel, f"Нет газа на улице Садовой, {k}", int(time.time()) - 600 + k)
+    server = ReplayThread(replay).__enter__()
+    sources = settings.data_dir / "sources.yaml"
+    sources.parent.mkdir(parents=True, exist_ok=True)
+    sources.write_text("region: Краснодарский край\npoll_seconds: 1\ntelegram:\n  channels:\n    - name: ustlabinsk24\n"
+                       "      place: Усть-Лабинск\nvk:\n  communities:\n    - owner: -1\n", encoding="utf-8")
     env = {**tsur_env, "TSUR_AIRFLOW_PORT": str(free_port()), "TSUR_API_PORT": str(free_port()),
-           "TSUR_SCHEDULE_POSTS_DAILY": "* * * * *", "TSUR_DAG_RETRIES": "0"}
+           "TSUR_SCHEDULE_POSTS_DAILY": "* * * * *", "TSUR_DAG_RETRIES": "0", "TSUR_COLLECTOR_PORT": str(free_port()),
+           "TSUR_TELEGRAM_WEB_URL": server.url, "TSUR_TELEGRAM_RPS": "50"}
     up = _tsur(env, "up", "--wait", "400", timeout=450)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "TSUR_VK_TOKEN is not set: no VK collector" in up.stdout + up.stderr
         state = json.loads(_tsur(env, "status", "--json").stdout)
         names = {c["name"] for c in state["components"]}
         assert {"broker", "worker", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                "airflow-api-server", "dashboard"} <= names
+                "airflow-api-server", "dashboard", "collector-telegram"} <= names and "collector-vk" not in names
         pids = [c["pid"] for c in state["components"]]
+
+        # the collector's posts are stored, and `tsur status` shows its source
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            q = _tsur(env, "query", "--format", "csv", "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'telegram'")
+            if q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "12":
+                break
+            time.sleep(2)
+        assert q.stdout.strip().splitlines()[-1] == "12", q.stdout + q.stderr
+        time.sleep(3)
+        status = _tsur(env, "status").stdout
+        assert "telegram:channel:ustlabinsk24" in status and " ok " in status, status
 
         # posts arrive through the supervised broker and worker
         now = datetime.now(timezone.utc)
@@ -73,11 +98,12 @@ def test_up_schedule_restart_down(tsur_env, settings):
             time.sleep(5)
         assert any(x["state"] == "success" and x["run_id"].startswith("scheduled__") for x in runs), runs
         q = _tsur(env, "query", "--format", "csv", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = today()")
-        assert q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "20", q.stdout + q.stderr
+        assert q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "32", q.stdout + q.stderr    # 20 ingested + 12 collected
     finally:
         t0 = time.monotonic()
         down = _tsur(env, "down", "--timeout", "60", timeout=120)
         took = time.monotonic() - t0
+        server.__exit__(None, None, None)
     assert down.returncode == 0, down.stderr
     print(f"\nsupervisor: up in {up.stdout.count('waiting')} progress lines, down in {took:.1f} s")
     assert took < 90
