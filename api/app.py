@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api import dashboard, open311
+from api import dashboard, open311, push_intake
 from api.context import AppContext
 from warehouse.lease import WarehouseLease
 from tsur.config import Settings
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(dashboard.router)
     app.include_router(open311.router)
+    app.include_router(push_intake.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

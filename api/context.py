@@ -79,6 +79,23 @@ def authorise(client, presented: str | None, scope: str) -> keys.ApiKey:
     return key
 
 
+def publish(ctx: AppContext, topic_key: str, objs: list[dict]) -> None:
+    """Send JSON messages to a topic and wait for the broker's acknowledgement (intake.producer):
+    400 for text that is not valid Unicode, 503 when the broker cannot take them (nothing sent)."""
+    from intake.producer import publish as send
+
+    try:
+        payloads = [json.dumps(o, ensure_ascii=False).encode() for o in objs]
+    except UnicodeEncodeError:
+        raise HTTPException(400, "the text holds unpaired surrogates (not valid Unicode)") from None
+    try:
+        send(ctx.settings.bootstrap_servers, ctx.settings.topics[topic_key], payloads)
+    except Exception as exc:  # aiokafka's connection/timeout errors, or a refused request
+        name = type(exc).__name__
+        raise HTTPException(503, f"the broker at TSUR_BROKER_URL={ctx.settings.broker_url} cannot take the message now ({name}); "
+                                 "nothing was stored, send it again later") from None
+
+
 def context(request: Request) -> AppContext:
     return request.app.state.tsur
 

@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api import queries
-from api.context import KEY_HEADER, AppContext, context, presented_key
+from api.context import KEY_HEADER, AppContext, context, presented_key, publish
 from nlp.corpus import SECTORS
 from reports.heatmap import SECTOR_RU
 
@@ -444,22 +444,6 @@ def raw_post_of(form: dict, organisation: str, regions: tuple[str, ...], now: da
     if lat is not None:
         post["geo"] = {"lat": lat, "lon": lon}
     return post
-
-
-def publish(ctx: AppContext, topic_key: str, objs: list[dict]) -> None:
-    """Send JSON messages to a topic (intake.producer); 503 when the broker cannot be reached."""
-    from intake.producer import publish as send
-
-    try:
-        payloads = [json.dumps(o, ensure_ascii=False).encode() for o in objs]
-    except UnicodeEncodeError:
-        raise _bad("the text holds unpaired surrogates (not valid Unicode)") from None
-    try:
-        send(ctx.settings.bootstrap_servers, ctx.settings.topics[topic_key], payloads)
-    except Exception as exc:  # aiokafka's connection/timeout errors, or a refused request
-        name = type(exc).__name__
-        raise HTTPException(503, f"the broker at TSUR_BROKER_URL={ctx.settings.broker_url} cannot take the message now ({name}); "
-                                 "nothing was stored, send it again later") from None
 
 
 def _new_request(fmt: str):

@@ -112,6 +112,16 @@ def _switch(env: dict, name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r} is not on/off; set it to on or off")
 
 
+def _secret_value(env: dict, name: str, pattern: str = r"^\S{16,256}$") -> str:
+    """A shared secret of a push route: unset (the route is off) or at least 16 characters."""
+    raw = (env.get(name) or "").strip()
+    if raw and not re.match(pattern, raw):
+        raise ConfigError(f"{name} must be 16–256 characters without spaces"
+                          + (" (letters, digits, '_' and '-': Telegram's rule)" if "A-Za-z" in pattern else "")
+                          + "; set a long random secret (e.g. `openssl rand -hex 32`)")
+    return raw
+
+
 def _base_url(env: dict, name: str, default: str) -> str:
     raw = (env.get(name) or default).strip().rstrip("/")
     parsed = urlparse(raw)
@@ -154,6 +164,9 @@ class Settings:
     telegram_rps: float = 1.0
     collect_confirm_timeout: float = 300.0
     collector_port: int = 6070          # TSUR_COLLECTOR_PORT: metrics of the supervised collectors (vk, telegram: +1)
+    vk_callback_secret: str = field(default="", repr=False)        # TSUR_VK_CALLBACK_SECRET
+    vk_callback_confirmation: str = field(default="", repr=False)  # TSUR_VK_CALLBACK_CONFIRMATION
+    telegram_webhook_secret: str = field(default="", repr=False)   # TSUR_TELEGRAM_WEBHOOK_SECRET
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -231,6 +244,9 @@ class Settings:
             telegram_rps=_float(env, "TSUR_TELEGRAM_RPS", 1.0, 0.01, 1000),
             collect_confirm_timeout=_float(env, "TSUR_COLLECT_CONFIRM_TIMEOUT", 300.0, 1, 86400),
             collector_port=_int(env, "TSUR_COLLECTOR_PORT", 6070, 1024, 65534),
+            vk_callback_secret=_secret_value(env, "TSUR_VK_CALLBACK_SECRET"),
+            vk_callback_confirmation=(env.get("TSUR_VK_CALLBACK_CONFIRMATION") or "").strip(),
+            telegram_webhook_secret=_secret_value(env, "TSUR_TELEGRAM_WEBHOOK_SECRET", pattern=r"^[A-Za-z0-9_-]{16,256}$"),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

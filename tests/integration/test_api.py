@@ -430,3 +430,61 @@ def test_openapi_schema_fuzzed_without_server_errors(api, store, broker):
     # generated bodies rarely pass validation, so a 201 is not guaranteed here: a valid POST is
     # test_post_new_request_goes_to_posts_raw
     assert len(calls) >= 10 * len(operations) and 200 in by_status and {400, 422} & set(by_status)
+
+
+# ---------------------------------------------------------------- push intake (api/push_intake.py)
+VK_SECRET, TG_SECRET = "vk-callback-secret-0123", "tg_webhook_secret_0123"
+
+
+def push_client(monkeypatch):
+    return make_client(monkeypatch, TSUR_VK_CALLBACK_SECRET=VK_SECRET, TSUR_VK_CALLBACK_CONFIRMATION="a1b2c3d4",
+                       TSUR_TELEGRAM_WEBHOOK_SECRET=TG_SECRET)
+
+
+def test_push_routes_publish_vk_callback_events_and_telegram_updates_after_the_broker_has_them(store, broker, monkeypatch, tmp_path):
+    from tsur.config import Settings
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(f"region: {REGION}\nvk:\n  communities:\n    - owner: -123\n      place: Усть-Лабинск\n", encoding="utf-8")
+    monkeypatch.setenv("TSUR_SOURCES", str(sources))
+    s = Settings.from_env()
+    with push_client(monkeypatch) as client:
+        r = client.post("/intake/vk/callback", json={"type": "confirmation", "group_id": 123})
+        assert r.status_code == 200 and r.text == "a1b2c3d4"
+        post = {"id": 45, "owner_id": -123, "from_id": 77, "date": 1764000000, "text": "Нет воды на улице Мира 💧"}
+        assert client.post("/intake/vk/callback", json={"type": "wall_post_new", "object": post, "group_id": 123}).status_code == 403
+        assert client.post("/intake/vk/callback", json={"type": "wall_post_new", "object": post, "secret": "wrong"}).status_code == 403
+        r = client.post("/intake/vk/callback", json={"type": "wall_post_new", "object": post, "group_id": 123, "secret": VK_SECRET,
+                                                     "event_id": "e1"})
+        assert r.status_code == 200 and r.text == "ok"
+        comment = {"id": 7, "from_id": 78, "date": 1764000100, "text": "И у нас", "post_id": 45, "post_owner_id": -123}
+        assert client.post("/intake/vk/callback", json={"type": "wall_reply_new", "object": comment, "secret": VK_SECRET}).text == "ok"
+        assert client.post("/intake/vk/callback", json={"type": "group_join", "object": {}, "secret": VK_SECRET}).text == "ok"
+        assert client.post("/intake/vk/callback", json={"type": "wall_reply_new", "object": {"id": "x"}, "secret": VK_SECRET}).status_code == 400
+        assert client.post("/intake/vk/callback", content=b"not json").status_code == 400
+
+        update = {"update_id": 1, "channel_post": {"message_id": 5, "date": 1764000200, "text": "Яма на Красной",
+                                                   "chat": {"id": -100500, "type": "channel", "title": "Канал", "username": "ustlabinsk24"}}}
+        assert client.post("/intake/telegram/webhook", json=update).status_code == 403
+        hdr = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+        r = client.post("/intake/telegram/webhook", json=update, headers=hdr)
+        assert r.status_code == 200 and r.json() == {"ok": True}
+        group = {"update_id": 2, "message": {"message_id": 9, "date": 1764000300, "caption": "Фото: мусор у дома",
+                                             "chat": {"id": -4242, "type": "group", "title": "Жители"}, "from": {"id": 31}}}
+        assert client.post("/intake/telegram/webhook", json=group, headers=hdr).status_code == 200
+        sticker = {"update_id": 3, "message": {"message_id": 10, "date": 1764000300, "chat": {"id": -4242, "type": "group"}}}
+        assert client.post("/intake/telegram/webhook", json=sticker, headers=hdr).status_code == 200
+    msgs = {m["id"]: m for m in broker.read_topic(s.topics["posts_raw"], 4)}
+    assert set(msgs) == {"-123_45", "-123_45_7", "ustlabinsk24/5", "-4242_9"}
+    assert msgs["-123_45"]["place_hint"] == "Усть-Лабинск" and msgs["-123_45"]["region_hint"] == REGION
+    assert msgs["-4242_9"]["text"] == "Фото: мусор у дома" and msgs["-4242_9"]["author_id"] == "31"
+    assert msgs["ustlabinsk24/5"]["url"] == "https://t.me/ustlabinsk24/5"
+
+
+def test_push_routes_are_off_without_secrets_and_503_without_a_broker(api, store, monkeypatch):
+    assert api.post("/intake/vk/callback", json={"type": "confirmation"}).status_code == 404
+    assert api.post("/intake/telegram/webhook", json={}).status_code == 404
+    with push_client(monkeypatch) as client:
+        post = {"id": 1, "owner_id": -1, "date": 1764000000, "text": "Нет света"}
+        r = client.post("/intake/vk/callback", json={"type": "wall_post_new", "object": post, "secret": VK_SECRET})
+        assert r.status_code == 503 and "TSUR_BROKER_URL" in r.json()["detail"]      # VK delivers again
