@@ -64,8 +64,13 @@ class SourceState:
     pending: deque = field(default_factory=deque)
     resume: bool = True
     polling: bool = False
-    comments_checked: float = -1e18     # when the comment threads were last read (monotonic) …
-    comments_read_at: float = 0.0       # … and when this poll read them (applied once the broker has them)
+    recent_checked: float = -1e18       # when the recent window was last read again (monotonic) …
+    recent_read_at: float = 0.0         # … and when this poll read it (applied once the broker has the posts)
+    known: dict = field(default_factory=dict)             # VK post id → date, of posts read or stored (deletions)
+    known_next: dict = field(default_factory=dict)
+    edited_seen: dict = field(default_factory=dict)       # VK post id → its `edited` time when last published
+    edited_next: dict = field(default_factory=dict)
+    gone_next: list = field(default_factory=list)         # post ids no longer listed (deleted), this poll
     status: str = "starting"
     problem: str = ""
     next_poll: float = 0.0
@@ -75,6 +80,7 @@ class SourceState:
     polls: int = 0
     published: int = 0
     rewinds: int = 0
+    deleted: int = 0
     errors: Counter = field(default_factory=Counter)
 
     def view(self) -> dict:
@@ -84,7 +90,7 @@ class SourceState:
         return {"key": self.source.key, "status": self.status, "problem": self.problem, "last_poll": self.last_poll,
                 "newest_post_at": self.newest_at, "lag_s": lag, "position": self.position, "confirmed": self.confirmed,
                 "pending": sum(len(p.ids) for p in self.pending), "polls": self.polls, "published": self.published,
-                "rewinds": self.rewinds, "errors": dict(self.errors)}
+                "rewinds": self.rewinds, "deleted": self.deleted, "errors": dict(self.errors)}
 
 
 @dataclass
@@ -130,6 +136,7 @@ class Collector:
         self.latency: deque = deque(maxlen=5000)     # seconds from a post's time to its confirmation
         self._created: dict[str, float] = {}         # post id → created_at (epoch) until confirmed
         self._cursor_rows: list[list] = []           # confirmed positions not yet written
+        self._deletion_rows: list[list] = []         # posts no longer listed at their source, not yet written
 
     # -- life cycle -----------------------------------------------------------------------------
     async def __aenter__(self) -> "Collector":
@@ -180,10 +187,16 @@ class Collector:
     async def flush_cursors(self) -> None:
         """Write the confirmed positions still held (a collector that stops keeps what it confirmed)."""
         rows, self._cursor_rows = self._cursor_rows, []
-        if rows:
+        gone, self._deletion_rows = self._deletion_rows, []
+
+        def write(client):
+            if rows:
+                client.insert("collector_cursors", rows, column_names=["source_key", "position", "updated_at"])
+            if gone:
+                client.insert("post_deletions", gone, column_names=["post_id", "source", "source_post_id", "noticed_at"])
+        if rows or gone:
             try:
-                await asyncio.to_thread(self.lease.run, lambda c: c.insert("collector_cursors", rows,
-                                                                           column_names=["source_key", "position", "updated_at"]))
+                await asyncio.to_thread(self.lease.run, write)
             except Exception as exc:
                 self.say(f"collector: cursors not written ({type(exc).__name__}); the next start reads a little more again")
 
@@ -241,9 +254,12 @@ class Collector:
         rows, cursors = self.lease.run(read)
         newest: dict[tuple[str, str], int] = {}
         comments: dict[str, dict[int, int]] = {}
-        for source, owner, post, post_stored, last_comment in rows:
+        dates: dict[str, dict[int, int]] = {}
+        for source, owner, post, post_stored, last_comment, post_date in rows:
             if post_stored:
                 newest[(source, owner)] = max(newest.get((source, owner), 0), int(post))
+                if source == "vk" and post_date is not None:
+                    dates.setdefault(owner, {})[int(post)] = int(post_date)
             if last_comment:
                 comments.setdefault(owner, {})[int(post)] = int(last_comment)
         for st in states:
@@ -253,6 +269,7 @@ class Collector:
                 stored = newest.get(("vk", str(st.owner_id)))
                 st.comments_seen = dict(comments.get(str(st.owner_id), {}))
                 st.comment_counts = {}
+                st.known = dict(dates.get(str(st.owner_id), {}))
             elif src.kind == "channel":
                 stored = newest.get(("telegram", src.handle))
             # the cursor, when there is one: a newer stored post does not prove that every post
@@ -269,21 +286,25 @@ class Collector:
 
         ids = [i for st in self.states for p in st.pending for i in p.ids]
         cursors, self._cursor_rows = self._cursor_rows, []
+        deletions, self._deletion_rows = self._deletion_rows, []
         stored: set[str] = set()
 
-        def check(client):                  # one session: last round's cursors written, then the check
+        def check(client):                  # one session: last round's cursors and deletions written, then the check
             if cursors:
                 client.insert("collector_cursors", cursors, column_names=["source_key", "position", "updated_at"])
+            if deletions:
+                client.insert("post_deletions", deletions, column_names=["post_id", "source", "source_post_id", "noticed_at"])
             out = set()
             for k in range(0, len(ids), 20000):
                 out.update(r[0] for r in client.query(named_query("collector_stored"),
                                                       parameters={"ids": ids[k:k + 20000]}).result_rows)
             return out
-        if ids or cursors:
+        if ids or cursors or deletions:
             try:
                 stored = await asyncio.to_thread(self.lease.run, check)
             except BaseException:
                 self._cursor_rows = cursors + self._cursor_rows
+                self._deletion_rows = deletions + self._deletion_rows
                 raise
         now_wall = time.time()
         for i in stored:
@@ -313,7 +334,7 @@ class Collector:
                         st.comments_seen[post] = min(st.comments_seen.get(post, 0), lowest - 1)
                         st.comment_counts.pop(post, None)
                 st.pending.clear()
-                st.position, st.next_poll, st.comments_checked = st.confirmed, 0.0, -1e18
+                st.position, st.next_poll, st.recent_checked = st.confirmed, 0.0, -1e18
                 st.rewinds += 1
         self._cursor_rows.extend(cursor_rows)      # written with the next check (or when the collector stops)
 
@@ -355,7 +376,8 @@ class Collector:
         st.comment_floor.clear()            # what this poll read is read again next time
         st.comment_next.clear()
         st.count_next.clear()
-        st.comments_read_at = 0.0
+        st.recent_read_at = 0.0
+        st.known_next, st.edited_next, st.gone_next = {}, {}, []
         code = f"vk_{exc.code}" if isinstance(exc, VKError) else getattr(exc, "code", "error")
         st.errors[code] += 1
         if isinstance(exc, telegram_web.PageError):
@@ -390,13 +412,16 @@ class Collector:
         return post
 
     async def _poll_wall(self, st: SourceState) -> tuple[list[dict], int | None]:
+        """New posts since the position; every ``recent_poll_seconds`` also the recent window
+        (``comments_days``) again: new comments, edited posts (a new version of the same id) and
+        posts no longer listed (deleted: marked in ``post_deletions``)."""
         now = time.time()
         cutoff = now - self.registry.backfill_days * 86400
-        comments_due = st.source.comments and time.monotonic() - st.comments_checked >= self.registry.comments_poll_seconds
-        comments_cutoff = now - self.comments_days * 86400 if comments_due else None
-        if comments_due:
-            st.comments_read_at = time.monotonic()
-        new, recent, groups = [], [], {}
+        recent_due = time.monotonic() - st.recent_checked >= self.registry.recent_poll_seconds
+        recent_cutoff = now - self.comments_days * 86400 if recent_due else None
+        if recent_due:
+            st.recent_read_at = time.monotonic()
+        new, recent, groups, whole_window = [], [], {}, False
         for page_no in range(MAX_PAGES):
             items, gs = await self.vk.wall_page(st.owner_id, page_no * 100)
             groups.update({g["id"]: g for g in gs if isinstance(g.get("id"), int)})
@@ -407,24 +432,34 @@ class Collector:
                     continue
                 if (pid > st.position) if st.position is not None else date >= cutoff:
                     new.append(it)
-                if comments_cutoff is not None and date >= comments_cutoff:
-                    recent.append((pid, it))
+                if recent_cutoff is not None and date >= recent_cutoff:
+                    recent.append((pid, date, it))
             ordinary = [it for it in items if not it.get("is_pinned")]
             if len(items) < 100 or not ordinary:
+                whole_window = True
                 break
             oldest_id = min(int(it.get("id", 0)) for it in ordinary)
             oldest_date = min(int(it.get("date", 0)) for it in ordinary)
             reached = oldest_id <= st.position if st.position is not None else oldest_date < cutoff
-            if reached and (comments_cutoff is None or oldest_date < comments_cutoff):
+            if reached and (recent_cutoff is None or oldest_date < recent_cutoff):
+                whole_window = recent_cutoff is not None
                 break
         new.sort(key=lambda it: int(it["id"]))
         posts = [self._hints(p, st) for p in (vk_post(it, groups) for it in new) if p is not None]
         position = max([int(it["id"]) for it in new] + ([st.position] if st.position is not None else []), default=None)
         if new:
             st.newest_at = _utc(max(int(it["date"]) for it in new))
-        for pid, it in recent:
+        st.known_next.update({int(it["id"]): int(it["date"]) for it in new})
+        new_ids = {int(it["id"]) for it in new}
+        for pid, date, it in recent:
+            edited = it.get("edited")
+            if isinstance(edited, int) and pid not in new_ids and st.edited_seen.get(pid) != edited:
+                post = vk_post(it, groups)             # an edited post: a new version of the same id
+                if post is not None:
+                    posts.append(self._hints(post, st))
+                st.edited_next[pid] = edited
             count = (it.get("comments") or {}).get("count", 0) if isinstance(it.get("comments"), dict) else 0
-            if not isinstance(count, int) or count <= 0 or st.comment_counts.get(pid) == count:
+            if not st.source.comments or not isinstance(count, int) or count <= 0 or st.comment_counts.get(pid) == count:
                 continue
             floor = st.comments_seen.get(pid, 0) + 1
             got = await self._comments(st, pid)
@@ -432,6 +467,11 @@ class Collector:
                 st.comment_floor[pid] = floor
             posts.extend(self._hints(c, st) for c in got)
             st.count_next[pid] = count
+        if whole_window and recent_cutoff is not None:
+            listed = {pid for pid, _, _ in recent}
+            margin = recent_cutoff + 600              # a post about to leave the window is not "deleted"
+            gone = sorted(pid for pid, date in st.known.items() if date >= margin and pid not in listed and pid not in new_ids)
+            st.gone_next = gone
         return posts, position
 
     async def _comments(self, st: SourceState, post_id: int) -> list[dict]:
@@ -525,8 +565,18 @@ class Collector:
         st.comment_floor.clear()
         st.comments_seen.update(st.comment_next)
         st.comment_counts.update(st.count_next)
-        if st.comments_read_at:
-            st.comments_checked, st.comments_read_at = st.comments_read_at, 0.0
+        if st.recent_read_at:
+            st.recent_checked, st.recent_read_at = st.recent_read_at, 0.0
+        st.known.update(st.known_next)
+        st.edited_seen.update(st.edited_next)
+        if st.gone_next and st.owner_id is not None:
+            noticed = datetime.now(timezone.utc)
+            for pid in st.gone_next:
+                sid = f"{st.owner_id}_{pid}"
+                self._deletion_rows.append([post_id_for("vk", sid), "vk", sid, noticed])
+                st.known.pop(pid, None)
+            st.deleted += len(st.gone_next)
+        st.known_next, st.edited_next, st.gone_next = {}, {}, []
         st.comment_next.clear()
         st.count_next.clear()
         st.position = position

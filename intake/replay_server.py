@@ -6,6 +6,7 @@ pages, so that the demo, the tests and the benchmark drive the real collector ov
   with ``thread.items``), ``newsfeed.search`` (``next_from`` paging); a wrong ``access_token`` is
   error 5.
 - Telegram (``/s/<channel>``, ``?before=`` / ``?after=``): 20 messages a page in t.me's markup.
+- Edits (``edited`` on the post) and deletions (the post is no longer listed) on demand.
 - Faults on demand (:class:`Faults`, or ``POST /_control`` with JSON): VK errors 6/9/29/5 every N
   requests, HTTP 500, malformed JSON, an expired token.
 - Replay in time: ``rate`` releases the posts at that many per second instead of all at once;
@@ -52,6 +53,8 @@ class Item:
     comments: list = field(default_factory=list)        # VK: list[Item]
     replies: dict = field(default_factory=dict)         # VK comment id → list[Item]
     ads: bool = False
+    edited: int = 0                                     # VK: when the text was last edited (Unix time)
+    deleted: bool = False
 
 
 @dataclass
@@ -62,7 +65,7 @@ class Feed:
     next_id: int = 1
 
     def visible(self, now: float) -> list[Item]:
-        return self.items[:bisect_right([i.visible_at for i in self.items], now)]
+        return [i for i in self.items[:bisect_right([i.visible_at for i in self.items], now)] if not i.deleted]
 
 
 def _epoch(iso: str) -> int:
@@ -108,6 +111,14 @@ class Replay:
             feed.next_id += 1
             feed.items.append(item)
             return item
+
+    def edit(self, item: Item, text: str, at: int) -> None:
+        with self.lock:
+            item.text, item.edited = text, at
+
+    def delete(self, item: Item) -> None:
+        with self.lock:
+            item.deleted = True
 
     def comment(self, feed: Feed, post: Item, text: str, date: int, author: int = 2, reply_to: Item | None = None) -> Item:
         with self.lock:
@@ -224,6 +235,8 @@ class Replay:
              "comments": {"count": len(it.comments) + sum(len(v) for v in it.replies.values())}}
         if it.ads:
             d["marked_as_ads"] = 1
+        if it.edited:
+            d["edited"] = it.edited
         return d
 
     def _wall_get(self, p: dict) -> dict:

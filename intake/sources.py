@@ -5,7 +5,7 @@ One file per region (``TSUR_SOURCES``, default ``<data dir>/sources.yaml``; docs
     region: Краснодарский край          # region hint of every post (required)
     backfill_days: 3                    # how far back the first start reads (default 3)
     poll_seconds: 60                    # pause between two polls of one source (default 60)
-    comments_poll_seconds: 300          # how often the comment threads of recent posts are read (default 300)
+    recent_poll_seconds: 300          # how often the comment threads of recent posts are read (default 300)
     vk:
       communities:                      # wall.get (+ wall.getComments of recent posts)
         - owner: -12345678              # a community: minus its id; or `screen_name: podslushano_ul`
@@ -65,7 +65,7 @@ class Registry:
     sources: tuple[Source, ...]
     backfill_days: float = 3.0
     poll_seconds: float = 60.0
-    comments_poll_seconds: float = 300.0
+    recent_poll_seconds: float = 300.0
 
     def for_platform(self, platform: str | None) -> list[Source]:
         return [s for s in self.sources if platform in (None, s.platform)]
@@ -109,9 +109,9 @@ def parse_sources(doc) -> Registry:
     if not isinstance(doc, dict):
         raise SourcesError("the sources file must be a mapping with 'region' and platform sections (vk, telegram)")
     errors: list[str] = []
-    unknown = sorted(set(doc) - {"region", "backfill_days", "poll_seconds", "comments_poll_seconds", *PLATFORMS})
+    unknown = sorted(set(doc) - {"region", "backfill_days", "poll_seconds", "recent_poll_seconds", *PLATFORMS})
     if unknown:
-        errors.append(f"unknown keys {', '.join(unknown)}; expected region, backfill_days, poll_seconds, comments_poll_seconds, {', '.join(PLATFORMS)}")
+        errors.append(f"unknown keys {', '.join(unknown)}; expected region, backfill_days, poll_seconds, recent_poll_seconds, {', '.join(PLATFORMS)}")
     region = doc.get("region")
     if not isinstance(region, str) or not region.strip():
         errors.append("region: required, the region's name as in the gazetteer (e.g. 'Краснодарский край')")
@@ -119,7 +119,7 @@ def parse_sources(doc) -> Registry:
     region = region.strip()
     backfill = _number(doc, "backfill_days", 3.0, 0, 365, errors)
     poll = _number(doc, "poll_seconds", 60.0, 0.05, 86400, errors)
-    comments_poll = _number(doc, "comments_poll_seconds", 300.0, 0.05, 86400, errors)
+    comments_poll = _number(doc, "recent_poll_seconds", 300.0, 0.05, 86400, errors)
     out: list[Source] = []
     for i, e in enumerate(_list(doc, "vk.communities", errors)):
         where = f"vk.communities[{i}]"
@@ -188,7 +188,7 @@ def load_sources(path: Path) -> Registry:
 def dump_sources(registry: Registry) -> str:
     """The registry as YAML (what the demo writes for its replay of the sample)."""
     doc: dict = {"region": registry.region, "backfill_days": registry.backfill_days, "poll_seconds": registry.poll_seconds,
-                 "comments_poll_seconds": registry.comments_poll_seconds}
+                 "recent_poll_seconds": registry.recent_poll_seconds}
     for s in registry.sources:
         if s.platform == "vk" and s.kind == "wall":
             entry = {"owner": int(s.handle)} if s.handle.lstrip("-").isdigit() else {"screen_name": s.handle}

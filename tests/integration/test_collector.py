@@ -35,9 +35,9 @@ def stack(settings, tsur_env):
 
 
 def registry(backfill_days: float = 3, poll: float = 0.2, comments: bool = True, searches=(), channels=("ustlabinsk24",),
-             owners=(-1001,)):
+             owners=(-1001,), recent: float = 300):
     return parse_sources({
-        "region": REGION, "backfill_days": backfill_days, "poll_seconds": poll,
+        "region": REGION, "backfill_days": backfill_days, "poll_seconds": poll, "recent_poll_seconds": recent,
         "vk": {"communities": [{"owner": o, "place": "Усть-Лабинск", "comments": comments} for o in owners],
                "searches": [{"query": q} for q in searches]},
         "telegram": {"channels": [{"name": c, "place": "Усть-Лабинск"} for c in channels]}})
@@ -89,6 +89,20 @@ def test_walls_comments_and_channels_are_stored_once_and_resume_without_gaps(sta
         ids2 = stored_ids(stack)
         assert ids2 - ids == {f"-1001_{p.id}" for p in fresh} | {f"-1001_{posts[10].id}_{c3.id}", "ustlabinsk24/46"}
         assert replay.vk_requests - requests_before < 20
+
+        # an edited post is a new version of the same id; a deleted one is marked, not lost
+        replay.edit(posts[5], "Нет воды на улице Ленина, дом 5 — уже четвёртый день", now + 30)
+        replay.delete(posts[7])
+        totals = run_once(stack, registry(), server.url)
+        assert totals["published"] == 1, totals
+    deadline = time.monotonic() + 30      # the old version already counts as stored: wait for the new one
+    while not (text := stack.query("SELECT text FROM posts_raw FINAL WHERE source_post_id = {sid:String}",
+                                   sid=f"-1001_{posts[5].id}")[0][0]).endswith("день") and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert text.endswith("уже четвёртый день")
+    gone = stack.query("SELECT source_post_id FROM post_deletions FINAL")
+    assert gone == [(f"-1001_{posts[7].id}",)]
+    assert stack.query("SELECT count() FROM posts_raw FINAL WHERE source_post_id = {sid:String}", sid=f"-1001_{posts[7].id}") == [(1,)]
     (double,), = stack.query("SELECT count() - uniqExact(post_id) FROM posts_raw FINAL")
     assert double == 0
     cursors = dict(stack.query("SELECT source_key, argMax(position, updated_at) FROM collector_cursors GROUP BY source_key"))
