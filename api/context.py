@@ -42,8 +42,7 @@ class AppContext:
         sector and resolution (past data: a few queries when the day turns or the cache expires)."""
         from datetime import datetime
 
-        from api.dashboard import MSK
-        from api.queries import warm_baselines
+        from api.queries import MSK, warm_baselines
         from nlp.corpus import SECTORS
 
         while not stop.is_set():

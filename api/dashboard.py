@@ -6,18 +6,17 @@ import json
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import h3
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from api import queries
+from api.queries import MSK
 from api.context import KEY_HEADER, AppContext, context, presented_key
 from nlp.corpus import SECTORS
 from reports.heatmap import SECTOR_RU
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
-MSK = ZoneInfo("Europe/Moscow")
 Sector = Literal[("all",) + SECTORS]  # type: ignore[valid-type]
 DAY = Query(..., ge=date(2005, 1, 1), le=date(2100, 1, 1), description="Moscow calendar day")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hmac
 import json
-from datetime import datetime, timezone
 from functools import lru_cache
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -25,13 +24,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.context import AppContext, context, publish
-from intake.adapters import vk_comment, vk_post
+from intake.adapters import telegram_update, vk_comment, vk_post
 
 router = APIRouter(prefix="/intake", tags=["push intake"])
 MAX_BODY = 1_000_000
 VK_POSTS = {"wall_post_new", "wall_repost", "wall_post_edit"}
 VK_COMMENTS = {"wall_reply_new", "wall_reply_edit", "wall_reply_restore"}
-TG_MESSAGES = ("message", "channel_post", "edited_message", "edited_channel_post")
 
 
 @lru_cache(maxsize=4)
@@ -105,31 +103,6 @@ async def vk_callback(request: Request, ctx: AppContext = Depends(context)) -> P
     return PlainTextResponse("ok")
 
 
-def telegram_post(update: dict) -> dict | None:
-    """A Telegram Bot API update as a plain post (None for an update without a text message).
-    A chat with a public name gets the web preview's ids (``<name>/<message>``), so a channel
-    read both ways is stored once; other chats ``<chat id>_<message>``."""
-    msg = next((update[k] for k in TG_MESSAGES if isinstance(update.get(k), dict)), None)
-    if msg is None:
-        return None
-    text = msg.get("text") or msg.get("caption") or ""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    chat = msg["chat"]
-    message_id = int(msg["message_id"])
-    username = chat.get("username") if isinstance(chat.get("username"), str) else ""
-    sid = f"{username}/{message_id}" if username else f"{int(chat['id'])}_{message_id}"
-    author = (msg.get("from") or {}).get("id") if isinstance(msg.get("from"), dict) else None
-    post = {"source": "telegram", "id": sid, "text": text,
-            "created_at": datetime.fromtimestamp(int(msg["date"]), tz=timezone.utc).isoformat(),
-            "community_id": username or str(chat["id"]), "community_name": chat.get("title") or username or str(chat["id"])}
-    if author is not None:
-        post["author_id"] = str(author)
-    if username:
-        post["url"] = f"https://t.me/{username}/{message_id}"
-    return post
-
-
 @router.post("/telegram/webhook", summary="Telegram bot webhook (→ posts.raw)")
 async def telegram_webhook(request: Request, ctx: AppContext = Depends(context)) -> JSONResponse:
     s = ctx.settings
@@ -139,7 +112,7 @@ async def telegram_webhook(request: Request, ctx: AppContext = Depends(context))
         raise HTTPException(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
     update = await _body(request)
     try:
-        post = telegram_post(update)
+        post = telegram_update(update)
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         raise HTTPException(400, "a malformed message in the update") from None
     if post is not None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 from warehouse.queries import named_query
+
+MSK = ZoneInfo("Europe/Moscow")          # the dashboard's and Open311's calendar days
 
 CLOSED_STATUSES = ("resolved", "rejected")
 BASELINE_TTL_S = 600.0
@@ -159,9 +162,7 @@ def alerts(client, region: str, day: date, sector: str, limit: int) -> list[dict
 def open311_request_ids(client, *, start: datetime, end: datetime, region: str, sectors: list[str], status: str,
                         bbox: tuple[float, float, float, float] | None, limit: int, offset: int) -> list[str]:
     """Incident ids of an Open311 query (sql/queries/open311_requests.sql), newest first."""
-    from zoneinfo import ZoneInfo
-
-    msk = ZoneInfo("Europe/Moscow")
+    msk = MSK
     min_lon, min_lat, max_lon, max_lat = bbox or (0.0, 0.0, 0.0, 0.0)
     params = {"day_from": start.astimezone(msk).date(), "day_to": end.astimezone(msk).date(), "start": start, "end": end,
               "region": region, "sectors": sectors, "status": status, "use_bbox": bbox is not None,

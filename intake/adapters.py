@@ -154,6 +154,27 @@ def from_vk(doc: dict) -> Posts[dict]:
     return Posts(items, lambda item: vk_post(item, groups))
 
 
+# ---------------------------------------------------------------- OK (Одноклассники)
+def ok_topic(topic: dict, gid: str) -> dict | None:
+    """One ``mediatopic.getTopics`` topic of a group as a plain post (its text media joined);
+    None for a topic without text. Its id is ``<group>_<topic>``."""
+    text = "\n".join(m["text"] for m in topic.get("media") or [] if isinstance(m, dict) and m.get("type") == "text"
+                     and isinstance(m.get("text"), str) and m["text"].strip())
+    if not text.strip():
+        return None
+    topic_id = str(int(topic["id"]))
+    author = str(topic.get("author_ref") or "")
+    return _post(
+        source="ok",
+        id=f"{gid}_{topic_id}",
+        text=text,
+        created_at=datetime.fromtimestamp(int(topic["created_ms"]) / 1000, tz=timezone.utc).isoformat(),
+        author_id=author.split(":", 1)[1] if author.startswith("user:") else None,
+        community_id=gid,
+        url=f"https://ok.ru/group/{gid}/topic/{topic_id}",
+    )
+
+
 # ---------------------------------------------------------------- Telegram
 def _telegram_text(text: str | list) -> str:
     """A message ``text``: a string, or a list of strings and entities ``{"type", "text"}``."""
@@ -193,6 +214,35 @@ def from_telegram_export(doc: dict) -> Posts[dict]:
         raise ValueError("Telegram export: 'messages' must be a list")
     chat_id = str(doc["id"])
     return Posts(messages, lambda msg: _telegram_post(msg, chat_id, doc.get("name")))
+
+
+TG_MESSAGES = ("message", "channel_post", "edited_message", "edited_channel_post")
+
+
+def telegram_update(update: dict) -> dict | None:
+    """A Telegram Bot API update (webhook or getUpdates) as a plain post; None for an update
+    without a text message or caption (joins, stickers, polls …).
+    A chat with a public name gets the web preview's ids (``<name>/<message>``), so a channel
+    read both ways is stored once; other chats ``<chat id>_<message>``."""
+    msg = next((update[k] for k in TG_MESSAGES if isinstance(update.get(k), dict)), None)
+    if msg is None:
+        return None
+    text = msg.get("text") or msg.get("caption") or ""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    chat = msg["chat"]
+    message_id = int(msg["message_id"])
+    username = chat.get("username") if isinstance(chat.get("username"), str) else ""
+    sid = f"{username}/{message_id}" if username else f"{int(chat['id'])}_{message_id}"
+    author = (msg.get("from") or {}).get("id") if isinstance(msg.get("from"), dict) else None
+    post = {"source": "telegram", "id": sid, "text": text,
+            "created_at": datetime.fromtimestamp(int(msg["date"]), tz=timezone.utc).isoformat(),
+            "community_id": username or str(chat["id"]), "community_name": chat.get("title") or username or str(chat["id"])}
+    if author is not None:
+        post["author_id"] = str(author)
+    if username:
+        post["url"] = f"https://t.me/{username}/{message_id}"
+    return post
 
 
 # ---------------------------------------------------------------- plain

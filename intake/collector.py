@@ -18,6 +18,7 @@ dead-letter topic with their reason — but not waited for.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections import Counter, deque
@@ -27,8 +28,8 @@ from pathlib import Path
 
 import httpx
 
-from intake import telegram_web
-from intake.adapters import vk_comment, vk_post
+from intake import ok_api, telegram_bot, telegram_web
+from intake.adapters import ok_topic, telegram_update, vk_comment, vk_post
 from intake.producer import new_producer, send_all
 from intake.raw_post import Rejection, parse_raw_post, post_id_for
 from intake.sources import Registry, Source
@@ -101,6 +102,13 @@ class Endpoints:
     vk_token: str = ""
     vk_rps: float = 3.0
     telegram_rps: float = 1.0
+    ok_api_url: str = ok_api.DEFAULT_API_URL
+    ok_app_key: str = ""
+    ok_app_secret: str = ""
+    ok_token: str = ""
+    ok_rps: float = 3.0
+    telegram_bot_token: str = ""
+    telegram_bot_url: str = telegram_bot.DEFAULT_API_URL
 
 
 def _utc(ts: int) -> str:
@@ -143,6 +151,8 @@ class Collector:
         self.http = httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=False,
                                       headers={"User-Agent": "tsur-collector/0.1 (+docs/intake.md)"})
         self.vk = VKClient(self.http, self.ep.vk_token, self.ep.vk_api_url, Pacer(self.ep.vk_rps))
+        self.ok = ok_api.OKClient(self.http, self.ep.ok_app_key, self.ep.ok_app_secret, self.ep.ok_token, self.ep.ok_api_url,
+                                  Pacer(self.ep.ok_rps))
         self.producer = new_producer(self.s.bootstrap_servers)
         try:
             await self.producer.start()
@@ -360,10 +370,14 @@ class Collector:
                 posts, position = await self._poll_wall(st)
             elif st.source.kind == "search":
                 posts, position = await self._poll_search(st)
+            elif st.source.kind == "group":
+                posts, position = await self._poll_group(st)
+            elif st.source.kind == "bot":
+                posts, position = await self._poll_bot(st)
             else:
                 posts, position = await self._poll_channel(st)
             await self._publish(st, posts, position)
-        except (VKError, TransportError, telegram_web.PageError) as exc:
+        except (VKError, ok_api.OKError, telegram_bot.BotError, TransportError, telegram_web.PageError) as exc:
             self._failed(st, exc)
             return
         except Exception as exc:                 # the broker (aiokafka) or the warehouse: retry later
@@ -378,21 +392,33 @@ class Collector:
         st.count_next.clear()
         st.recent_read_at = 0.0
         st.known_next, st.edited_next, st.gone_next = {}, {}, []
-        code = f"vk_{exc.code}" if isinstance(exc, VKError) else getattr(exc, "code", "error")
+        code = f"vk_{exc.code}" if isinstance(exc, VKError) else f"ok_{exc.code}" if isinstance(exc, ok_api.OKError) \
+            else f"bot_{exc.code}" if isinstance(exc, telegram_bot.BotError) else getattr(exc, "code", "error")
         st.errors[code] += 1
         if isinstance(exc, telegram_web.PageError):
             action = "skip" if exc.code == "not_public" else "retry"
+        elif isinstance(exc, ok_api.OKError):
+            action = ok_api.classify(exc)
+        elif isinstance(exc, telegram_bot.BotError):
+            action = telegram_bot.classify(exc)
         else:
             action = classify(exc)
         st.problem = str(exc)[:200]
-        if action == "stop":
+        if action == "stop" and st.source.kind == "bot":
+            st.status = "stopped"
+            st.problem = (f"{exc}; " + ("a webhook is set for the bot: use the webhook route (docs/intake.md) or call deleteWebhook"
+                                        if getattr(exc, "code", 0) == 409 else "set TSUR_TELEGRAM_BOT_TOKEN to the bot's valid token")
+                          + " and restart the collector")
+            self.say(f"collector: {st.source.key} stopped: {st.problem}")
+        elif action == "stop":
+            platform = st.source.platform
+            fix = ("set TSUR_VK_TOKEN to a valid token" if platform == "vk" else
+                   "set TSUR_OK_TOKEN (and TSUR_OK_APP_KEY, TSUR_OK_APP_SECRET) to valid keys")
+            problem = f"{platform.upper()} rejected the credentials ({exc}); {fix} and restart the collector (tsur doctor checks it)"
             for other in self.states:
-                if other.source.platform == "vk":
-                    other.status = "stopped"
-                    other.problem = (f"VK rejected the token ({exc}); set TSUR_VK_TOKEN to a valid token "
-                                     "and restart the collector (tsur doctor checks it)")
-            self.say(f"collector: {st.problem}")
-            self.say(f"collector: {st.source.platform} sources stopped: {self.states[0].problem if self.states else ''}")
+                if other.source.platform == platform:
+                    other.status, other.problem = "stopped", problem
+            self.say(f"collector: {platform} sources stopped: {problem}")
         elif action == "skip":
             st.status = "skipped"
             self.say(f"collector: {st.source.key} skipped: {exc}")
@@ -402,7 +428,8 @@ class Collector:
             self.say(f"collector: {st.source.key} paused for an hour: {exc}")
         else:
             st.status = "retrying"
-            st.next_poll = time.monotonic() + RETRY_BACKOFF[min(st.failures, len(RETRY_BACKOFF) - 1)]
+            wait = RETRY_BACKOFF[min(st.failures, len(RETRY_BACKOFF) - 1)]
+            st.next_poll = time.monotonic() + max(wait, getattr(exc, "retry_after", None) or 0)
             st.failures += 1
 
     def _hints(self, post: dict, st: SourceState) -> dict:
@@ -512,6 +539,47 @@ class Collector:
             st.newest_at = _utc(max(dates))
         return posts, max(dates + [start])
 
+    async def _poll_group(self, st: SourceState) -> tuple[list[dict], int | None]:
+        """New topics of an OK group; the position is the newest topic's time (ms)."""
+        gid = st.source.handle
+        since = st.position if st.position is not None else int((time.time() - self.registry.backfill_days * 86400) * 1000)
+        topics, anchor = [], None
+        for _ in range(MAX_PAGES):
+            page, anchor = await self.ok.topics_page(gid, anchor)
+            created = [int(t["created_ms"]) for t in page if isinstance(t.get("created_ms"), int)]
+            topics += [t for t in page if isinstance(t.get("created_ms"), int) and t["created_ms"] > since]
+            if not anchor or not created or min(created) <= since:
+                break
+        topics.sort(key=lambda t: t["created_ms"])
+        posts = [self._hints(p, st) for p in (ok_topic(t, gid) for t in topics) if p is not None]
+        if topics:
+            st.newest_at = _utc(topics[-1]["created_ms"] // 1000)
+        return posts, max([t["created_ms"] for t in topics] + [since]) if topics or st.position is not None else None
+
+    async def _poll_bot(self, st: SourceState) -> tuple[list[dict], int | None]:
+        """Updates of the bot's chats: always asked from the confirmed update + 1 (Telegram forgets
+        what is below the offset), the ones already published skipped; at most 100 a poll."""
+        offset = st.confirmed + 1 if st.confirmed is not None else None
+        updates = await telegram_bot.get_updates(self.http, self.ep.telegram_bot_url, self.ep.telegram_bot_token, offset)
+        fresh = [u for u in updates if st.position is None or u["update_id"] > st.position]
+        posts = []
+        for u in sorted(fresh, key=lambda u: u["update_id"]):
+            try:
+                post = telegram_update(u)
+            except (KeyError, TypeError, ValueError, OverflowError, OSError):
+                post = None                          # a malformed update: skipped, counted
+                st.errors["bad_update"] += 1
+            if post is not None:
+                post["region_hint"] = st.source.region_hint
+                place = st.source.place_of(post["community_id"])
+                if place:
+                    post["place_hint"] = place
+                posts.append(post)
+        if posts:
+            st.newest_at = max(p["created_at"] for p in posts)
+        position = max([u["update_id"] for u in fresh] + ([st.position] if st.position is not None else []), default=None)
+        return posts, position
+
     async def _poll_channel(self, st: SourceState) -> tuple[list[dict], int | None]:
         name, base = st.source.handle, self.ep.telegram_url
         msgs: dict[int, telegram_web.Message] = {}
@@ -619,13 +687,27 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
+def missing_credentials(ep: Endpoints) -> dict[str, str]:
+    """What is missing per kind of source ("vk", "ok", "bot"), as one line each."""
+    out = {}
+    if not ep.vk_token:
+        out["vk"] = "TSUR_VK_TOKEN is not set: VK sources need an access token"
+    if not (ep.ok_app_key and ep.ok_app_secret and ep.ok_token):
+        out["ok"] = "TSUR_OK_APP_KEY, TSUR_OK_APP_SECRET and TSUR_OK_TOKEN must all be set for OK groups"
+    if not ep.telegram_bot_token:
+        out["bot"] = "TSUR_TELEGRAM_BOT_TOKEN is not set: telegram.bot needs the bot's token"
+    return out
+
+
 def state_file(settings, platform: str | None) -> Path:
     """Where a collector writes its view for `tsur status`: <data dir>/run/collector[-platform].json."""
     return settings.data_dir / "run" / (f"collector-{platform}.json" if platform else "collector.json")
 
 
 def endpoints_of(settings) -> Endpoints:
-    return Endpoints(settings.vk_api_url, settings.telegram_web_url, settings.vk_token, settings.vk_rps, settings.telegram_rps)
+    return Endpoints(settings.vk_api_url, settings.telegram_web_url, settings.vk_token, settings.vk_rps, settings.telegram_rps,
+                     settings.ok_api_url, settings.ok_app_key, settings.ok_app_secret, settings.ok_token, settings.ok_rps,
+                     settings.telegram_bot_token, settings.telegram_bot_api_url)
 
 
 async def _serve_metrics(collector: Collector, port: int):
@@ -647,9 +729,14 @@ async def collect(settings, registry: Registry, platform: str | None = None, onc
                   endpoints: Endpoints | None = None, confirm_wait: float = 600.0) -> dict:
     """Run a collector until ``stop`` (or, with ``once``, until every source was read and stored)."""
     ep = endpoints or endpoints_of(settings)
-    if any(s.platform == "vk" for s in registry.for_platform(platform)) and not ep.vk_token:
-        raise ValueError("TSUR_VK_TOKEN is not set: VK sources need an access token (docs/intake.md); "
-                         "or collect only Telegram with --platform telegram")
+    missing = missing_credentials(ep)
+    usable = [src for src in registry.for_platform(platform) if src.needs not in missing]
+    left = sorted({missing[src.needs] for src in registry.for_platform(platform) if src.needs in missing})
+    if not usable:
+        raise ValueError("; ".join(left) + " (docs/intake.md, Credentials)")
+    for line in left:
+        say(f"collector: warning: {line}: those sources are left out")
+    registry = dataclasses.replace(registry, sources=tuple(usable))
     async with Collector(settings, registry, ep, platform, settings.collect_confirm_timeout, say=say,
                          state_path=state_file(settings, platform)) as collector:
         runner = await _serve_metrics(collector, metrics_port) if metrics_port else None

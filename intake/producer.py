@@ -66,3 +66,8 @@ async def _publish(bootstrap: list[str], topic: str, payloads: Iterable[bytes], 
 def publish(bootstrap: list[str], topic: str, payloads: Iterable[bytes], rate: float | None = None, progress=lambda n: None) -> int:
     """Send every payload (acks=all); return how many were acknowledged by the broker."""
     return asyncio.run(_publish(bootstrap, topic, payloads, rate, progress))
+
+
+def publish_json(bootstrap: list[str], topic: str, objs: list[dict]) -> int:
+    """Send JSON objects (status events, posts) and wait for the broker's acknowledgements."""
+    return publish(bootstrap, topic, [json.dumps(o, ensure_ascii=False).encode() for o in objs])

@@ -6,6 +6,10 @@ pages, so that the demo, the tests and the benchmark drive the real collector ov
   with ``thread.items``), ``newsfeed.search`` (``next_from`` paging); a wrong ``access_token`` is
   error 5.
 - Telegram (``/s/<channel>``, ``?before=`` / ``?after=``): 20 messages a page in t.me's markup.
+- Telegram Bot API (``/bot<token>/getUpdates``): updates below the ``offset`` asked are forgotten,
+  as Telegram does.
+- OK (``/fb.do``): ``mediatopic.getTopics`` of a group, the request signature checked (a wrong
+  one is error 104, an expired token 102).
 - Edits (``edited`` on the post) and deletions (the post is no longer listed) on demand.
 - Faults on demand (:class:`Faults`, or ``POST /_control`` with JSON): VK errors 6/9/29/5 every N
   requests, HTTP 500, malformed JSON, an expired token.
@@ -83,8 +87,14 @@ def telegram_channel(community_id: str) -> str:
 
 
 class Replay:
+    OK_APP_KEY, OK_APP_SECRET = "replay-app", "replay-secret"
+
     def __init__(self, token: str = "replay-token", faults: Faults | None = None):
         self.token = token
+        self.ok_groups: dict[str, Feed] = {}
+        self.bot_token = "123456:replay-bot"
+        self.bot_updates: list[dict] = []            # Telegram getUpdates: forgotten below the offset asked
+        self._next_update = 1000
         self.faults = faults or Faults()
         self.walls: dict[int, Feed] = {}          # owner id (negative: a community) → wall
         self.channels: dict[str, Feed] = {}
@@ -100,6 +110,25 @@ class Replay:
             if screen_name:
                 self.screen_names[screen_name] = owner_id
             return feed
+
+    def ok_group(self, gid: str, title: str = "") -> Feed:
+        with self.lock:
+            return self.ok_groups.setdefault(gid, Feed(gid, title or gid))
+
+    def bot_message(self, chat_id: int, text: str, date: int, username: str = "", kind: str = "message",
+                    author: int | None = 31) -> dict:
+        """An update of a chat the bot is in (``kind``: message, channel_post, edited_message …)."""
+        with self.lock:
+            self._next_update += 1
+            chat = {"id": chat_id, "type": "channel" if "channel" in kind else "supergroup", "title": f"Чат {chat_id}"}
+            if username:
+                chat["username"] = username
+            msg = {"message_id": self._next_update - 1000, "date": date, "chat": chat, "text": text}
+            if author is not None and "channel" not in kind:
+                msg["from"] = {"id": author, "is_bot": False, "first_name": "Житель"}
+            update = {"update_id": self._next_update, kind: msg}
+            self.bot_updates.append(update)
+            return update
 
     def channel(self, name: str, title: str = "") -> Feed:
         with self.lock:
@@ -132,13 +161,13 @@ class Replay:
 
     def load_sample(self, posts: list[dict], rate: float | None = None, start: float | None = None,
                     comments_every: int = 0, in_time: bool = False) -> dict:
-        """VK and Telegram posts of a plain sample as walls and channels (others are left out);
+        """VK, Telegram and OK posts of a plain sample as walls, channels and groups (others are left out);
         with ``comments_every`` N (and no ``rate``), every Nth VK post becomes a comment under the
         newest post of its wall; with ``in_time``, a post becomes visible when the clock reaches its
         ``created_at``. Returns {"vk": n, "comments": n, "telegram": n, "other": n,
         "places": {owner or channel: place hint}}."""
         start = time.monotonic() if start is None else start
-        counts = {"vk": 0, "comments": 0, "telegram": 0, "other": 0, "places": {}}
+        counts = {"vk": 0, "comments": 0, "telegram": 0, "ok": 0, "other": 0, "places": {}}
         offset = time.monotonic() - time.time()
         for k, p in enumerate(posts):
             at = _epoch(p["created_at"]) + offset if in_time else start + k / rate if rate else 0.0
@@ -152,6 +181,10 @@ class Replay:
                     self.add(wall, p["text"], _epoch(p["created_at"]), _author(p.get("author_id")), at)
                 counts["vk"] += 1
                 counts["places"].setdefault(str(-int(cid)), p.get("place_hint", ""))
+            elif p.get("source") == "ok" and cid.isdigit():
+                self.add(self.ok_group(cid, p.get("community_name", "")), p["text"], _epoch(p["created_at"]), _author(p.get("author_id")), at)
+                counts["ok"] += 1
+                counts["places"].setdefault(cid, p.get("place_hint", ""))
             elif p.get("source") == "telegram" and cid:
                 self.add(self.channel(telegram_channel(cid), p.get("community_name", "")), p["text"], _epoch(p["created_at"]), 0, at)
                 counts["telegram"] += 1
@@ -171,6 +204,7 @@ class Replay:
                 for c in it.comments + [r for rs in it.replies.values() for r in rs]:
                     out.append(("vk", f"{owner}_{it.id}_{c.id}"))
         out += [("telegram", f"{name}/{it.id}") for name, feed in self.channels.items() for it in feed.items]
+        out += [("ok", f"{gid}_{it.id}") for gid, feed in self.ok_groups.items() for it in feed.items]
         return out
 
     def registry(self, region: str, places: dict[str, str], backfill_days: float, poll_seconds: float = 60.0):
@@ -180,6 +214,7 @@ class Replay:
 
         sources = [Source("vk", "wall", str(owner), region, places.get(str(owner), ""), True) for owner in self.walls]
         sources += [Source("telegram", "channel", name, region, places.get(name, "")) for name in self.channels]
+        sources += [Source("ok", "group", gid, region, places.get(gid, "")) for gid in self.ok_groups]
         return Registry(region, tuple(sources), backfill_days, poll_seconds)
 
     # -- VK -----------------------------------------------------------------------------------
@@ -288,6 +323,49 @@ class Replay:
             out["next_from"] = str(offset + count)
         return out
 
+    # -- OK -----------------------------------------------------------------------------------
+    async def ok(self, request: web.Request) -> web.Response:
+        from intake.ok_api import signature
+
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update(await request.post())
+        with self.lock:
+            self.requests += 1
+        token = params.pop("access_token", "")
+        if self.faults.token_expired or token != self.token:
+            return _ok_error(102, "PARAM_SESSION_EXPIRED : Session expired")
+        if params.get("sig") != signature(params, token, self.OK_APP_SECRET) or params.get("application_key") != self.OK_APP_KEY:
+            return _ok_error(104, "PARAM_SIGNATURE : Invalid signature")
+        if params.get("method") != "mediatopic.getTopics":
+            return _ok_error(3, f"METHOD : Method {params.get('method')} not found")
+        feed = self.ok_groups.get(params.get("gid", ""))
+        if feed is None:
+            return _ok_error(300, "NOT_FOUND : group not found")
+        items = list(reversed(feed.visible(time.monotonic())))
+        offset, count = int(params.get("anchor") or 0), min(int(params.get("count", 20)), 100)
+        page = items[offset:offset + count]
+        topics = [{"id": str(it.id), "created_ms": it.date * 1000, "author_ref": f"user:{it.from_id}", "owner_ref": f"group:{feed.name}",
+                   "media": [{"type": "text", "text": it.text}]} for it in page]
+        return web.json_response({"media_topics": topics, "anchor": str(offset + count), "has_more": offset + count < len(items)},
+                                 dumps=_dumps)
+
+    # -- Telegram Bot API ----------------------------------------------------------------------
+    async def bot(self, request: web.Request) -> web.Response:
+        params = dict(request.query)
+        if request.method == "POST":
+            params.update(await request.post())
+        with self.lock:
+            self.requests += 1
+            if self.faults.token_expired or request.match_info["token"] != self.bot_token:
+                return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+            offset = int(params.get("offset") or 0)
+            if offset:
+                self.bot_updates = [u for u in self.bot_updates if u["update_id"] >= offset]    # confirmed: forgotten
+            limit = min(int(params.get("limit") or 100), 100)
+            result = self.bot_updates[:limit]
+        return web.json_response({"ok": True, "result": result}, dumps=_dumps)
+
     # -- Telegram -----------------------------------------------------------------------------
     async def telegram(self, request: web.Request) -> web.Response:
         with self.lock:
@@ -317,6 +395,8 @@ class Replay:
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/method/{method}", self.vk)
         app.router.add_get("/s/{channel}", self.telegram)
+        app.router.add_route("*", "/fb.do", self.ok)
+        app.router.add_route("*", "/bot{token}/getUpdates", self.bot)
         app.router.add_post("/_control", self.control)
         return app
 
@@ -332,6 +412,10 @@ def _dumps(obj) -> str:
 
 def _vk_error(code: int, msg: str) -> web.Response:
     return web.json_response({"error": {"error_code": code, "error_msg": msg, "request_params": []}}, dumps=_dumps)
+
+
+def _ok_error(code: int, msg: str) -> web.Response:
+    return web.json_response({"error_code": code, "error_msg": msg, "error_data": None}, dumps=_dumps)
 
 
 def _tg_html(name: str, title: str, page: list[Item]) -> str:
@@ -402,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
     replay = Replay(args.token)
     counts = replay.load_sample(posts, args.rate, in_time=args.in_time)
     print(f"replay: {counts['vk']} VK posts on {len(replay.walls)} walls, {counts['telegram']} Telegram posts in "
-          f"{len(replay.channels)} channels ({counts['other']} of other sources left out) on http://127.0.0.1:{args.port}", flush=True)
+          f"{len(replay.channels)} channels, {counts['ok']} OK topics in {len(replay.ok_groups)} groups ({counts['other']} of "
+          f"other sources left out) on http://127.0.0.1:{args.port}", flush=True)
     web.run_app(replay.app(), host="127.0.0.1", port=args.port, print=None, access_log=None)
     return 0
 

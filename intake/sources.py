@@ -18,6 +18,13 @@ One file per region (``TSUR_SOURCES``, default ``<data dir>/sources.yaml``; docs
       channels:                         # public channels via their web preview t.me/s/<name>
         - name: ustlabinsk24
           place: Усть-Лабинск
+      bot:                              # chats the centre's bot is in (getUpdates; TSUR_TELEGRAM_BOT_TOKEN)
+        places:                         # optional: a place hint per chat (its id or public name)
+          -1001234567890: Усть-Лабинск
+    ok:
+      groups:                           # Одноклассники groups (mediatopic.getTopics)
+        - id: 54321987654321
+          place: Усть-Лабинск
 
 :func:`load_sources` validates the whole file and raises :class:`SourcesError` with one line per
 problem (the key path and the fix). Credentials are never here: they come from the environment
@@ -31,9 +38,10 @@ from pathlib import Path
 
 import yaml
 
-PLATFORMS = ("vk", "telegram")
+PLATFORMS = ("vk", "telegram", "ok")
 _SCREEN_NAME = re.compile(r"^[A-Za-z0-9_.]{2,64}$")
 _TG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_OK_GID = re.compile(r"^[0-9]{1,20}$")
 
 
 class SourcesError(Exception):
@@ -44,15 +52,25 @@ class SourcesError(Exception):
 class Source:
     """One thing a collector polls.
 
-    ``kind``: "wall" (a VK community's wall), "search" (a VK newsfeed.search query) or "channel"
-    (a Telegram channel's web preview). ``handle``: the owner id or screen name, the query, or the
-    channel name. ``key`` names the source in positions, logs and metrics."""
+    ``kind``: "wall" (a VK community's wall), "search" (a VK newsfeed.search query), "channel"
+    (a Telegram channel's web preview), "bot" (the chats of the centre's Telegram bot, getUpdates)
+    or "group" (an OK group). ``handle``: the owner id or screen name, the query, the channel name,
+    "updates" for the bot, or the group id. ``key`` names the source in positions, logs and metrics."""
     platform: str
     kind: str
     handle: str
     region_hint: str
     place_hint: str = ""
     comments: bool = False
+    chat_places: tuple = ()             # Telegram bot: ((chat id or public name, place hint), …)
+
+    @property
+    def needs(self) -> str:
+        """Which credentials it needs: "vk", "ok", "bot" (a Telegram bot's token) or "" (none)."""
+        return "bot" if self.kind == "bot" else self.platform if self.platform in ("vk", "ok") else ""
+
+    def place_of(self, chat: str) -> str:
+        return next((place for name, place in self.chat_places if name.lower() == chat.lower()), self.place_hint)
 
     @property
     def key(self) -> str:
@@ -107,7 +125,7 @@ def _place(entry: dict, where: str, errors: list[str]) -> str:
 def parse_sources(doc) -> Registry:
     """A validated :class:`Registry` from a loaded YAML document."""
     if not isinstance(doc, dict):
-        raise SourcesError("the sources file must be a mapping with 'region' and platform sections (vk, telegram)")
+        raise SourcesError("the sources file must be a mapping with 'region' and platform sections (vk, telegram, ok)")
     errors: list[str] = []
     unknown = sorted(set(doc) - {"region", "backfill_days", "poll_seconds", "recent_poll_seconds", *PLATFORMS})
     if unknown:
@@ -160,12 +178,29 @@ def parse_sources(doc) -> Registry:
             errors.append(f"{where}: needs 'name', the channel's public name (as in t.me/<name>)")
             continue
         out.append(Source("telegram", "channel", name, region, _place(e, where, errors)))
+    bot = doc.get("telegram", {}).get("bot") if isinstance(doc.get("telegram"), dict) else None
+    if bot is not None:
+        places = bot.get("places", {}) if isinstance(bot, dict) else None
+        if bot is not True and not (isinstance(bot, dict) and isinstance(places, dict)
+                                    and all(isinstance(v, str) for v in places.values())):
+            errors.append("telegram.bot: true, or a mapping with 'places': {chat id or public name: settlement}")
+        else:
+            pairs = tuple((str(k).lstrip("@"), v.strip()) for k, v in (places or {}).items()) if bot is not True else ()
+            out.append(Source("telegram", "bot", "updates", region, chat_places=pairs))
+    for i, e in enumerate(_list(doc, "ok.groups", errors)):
+        where = f"ok.groups[{i}]"
+        gid = e.get("id") if isinstance(e, dict) else None
+        gid = str(gid) if isinstance(gid, int) and not isinstance(gid, bool) else gid
+        if not isinstance(gid, str) or not _OK_GID.match(gid.strip()):
+            errors.append(f"{where}: needs 'id', the group's number (as in ok.ru/group/<id>)")
+            continue
+        out.append(Source("ok", "group", gid.strip(), region, _place(e, where, errors)))
     keys = [s.key for s in out]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         errors.append(f"listed twice: {', '.join(dupes)}")
     if not out and not errors:
-        errors.append("no sources: add vk.communities, vk.searches or telegram.channels")
+        errors.append("no sources: add vk.communities, vk.searches, telegram.channels, telegram.bot or ok.groups")
     if errors:
         raise SourcesError("\n".join(errors))
     return Registry(region, tuple(out), backfill, poll, comments_poll)
@@ -195,6 +230,10 @@ def dump_sources(registry: Registry) -> str:
             doc.setdefault("vk", {}).setdefault("communities", []).append({**entry, "place": s.place_hint, "comments": s.comments})
         elif s.platform == "vk":
             doc.setdefault("vk", {}).setdefault("searches", []).append({"query": s.handle, "place": s.place_hint})
+        elif s.kind == "bot":
+            doc.setdefault("telegram", {})["bot"] = {"places": dict(s.chat_places)} if s.chat_places else True
+        elif s.platform == "ok":
+            doc.setdefault("ok", {}).setdefault("groups", []).append({"id": int(s.handle), "place": s.place_hint})
         else:
             doc.setdefault("telegram", {}).setdefault("channels", []).append({"name": s.handle, "place": s.place_hint})
     return yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)

@@ -44,3 +44,36 @@ def broker_argv(port: int, host: str = "127.0.0.1") -> list[str]:
         # and the worker notices the new id and restarts instead of reading on from stale positions.
         "--cluster-id", f"tsur-{os.getpid()}-{time.time_ns()}",
     ]
+
+
+def start_local_broker(s):
+    """Start Tansu on 127.0.0.1:TSUR_BROKER_PORT and wait until it listens; CommandError otherwise."""
+    from tsur import processes
+    from tsur.errors import CommandError
+
+    if processes.port_open("127.0.0.1", s.broker_port):
+        raise CommandError(f"port {s.broker_port} is already in use; stop what listens there or set TSUR_BROKER_PORT")
+    child = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
+    deadline = time.monotonic() + 20
+    while not processes.port_open("127.0.0.1", s.broker_port):
+        if not child.alive() or time.monotonic() > deadline:
+            child.stop()
+            raise CommandError(f"the broker did not start; see {child.log_path}:\n{child.tail(5)}")
+        time.sleep(0.1)
+    return child
+
+
+def create_topics(s, say=print) -> None:
+    """Create the missing topics with TSUR_TOPIC_PARTITIONS partitions; CommandError when the
+    broker cannot be reached."""
+    from streams.topics import ensure_topics
+    from tsur.errors import CommandError
+
+    try:
+        created = ensure_topics(s)
+    except Exception as exc:
+        raise CommandError(
+            f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url} ({type(exc).__name__}); start it with `tsur broker`"
+        ) from None
+    if created:
+        say(f"created topics {', '.join(created)} with {s.topic_partitions} partition(s) each")

@@ -16,9 +16,7 @@ from tsur import processes
 from nlp.corpus import SECTORS
 from tsur.config import PROJECT_ROOT, ConfigError, Settings
 
-
-class CommandError(Exception):
-    """A failure an operator can act on: printed as one line, exit code 1."""
+from tsur.errors import CommandError
 
 
 def _settings() -> Settings:
@@ -80,41 +78,12 @@ def cmd_query(args) -> int:
 
 
 # ---------------------------------------------------------------- broker / worker
-def _start_broker(s: Settings):
-    from tsur import processes
-    from tsur.broker import broker_argv
-
-    if processes.port_open("127.0.0.1", s.broker_port):
-        raise CommandError(f"port {s.broker_port} is already in use; stop what listens there or set TSUR_BROKER_PORT")
-    child = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
-    deadline = time.monotonic() + 20
-    while not processes.port_open("127.0.0.1", s.broker_port):
-        if not child.alive() or time.monotonic() > deadline:
-            child.stop()
-            raise CommandError(f"the broker did not start; see {child.log_path}:\n{child.tail(5)}")
-        time.sleep(0.1)
-    return child
-
-
-def _ensure_topics(s: Settings) -> None:
-    from streams.topics import ensure_topics
-
-    try:
-        created = ensure_topics(s)
-    except Exception as exc:
-        raise CommandError(
-            f"cannot reach the broker at TSUR_BROKER_URL={s.broker_url} ({type(exc).__name__}); start it with `tsur broker`"
-        ) from None
-    if created:
-        _say(f"created topics {', '.join(created)} with {s.topic_partitions} partition(s) each")
-
-
 def cmd_broker(args) -> int:
-    from tsur.broker import DURABLE
+    from tsur.broker import DURABLE, create_topics, start_local_broker
 
     s = _settings()
-    child = _start_broker(s)
-    _ensure_topics(s)
+    child = start_local_broker(s)
+    create_topics(s, _say)
     _say(f"broker (Tansu) listening on 127.0.0.1:{s.broker_port}; log {child.log_path}")
     if not DURABLE:
         _say("warning: the local broker keeps messages in memory only; they are lost when it stops (docs/broker.md)")
@@ -128,25 +97,17 @@ def cmd_broker(args) -> int:
     return 0
 
 
-def worker_argv(extra: list[str] | None = None) -> list[str]:
-    return [sys.executable, "-m", "streams.app", "worker", "-l", "info", *(extra or [])]
-
-
 def cmd_worker(args) -> int:
     s = _settings()
     _migrate_quietly(s)
-    os.execv(sys.executable, worker_argv(["--web-port", str(args.web_port)] if args.web_port else None))
+    os.execv(sys.executable, processes.worker_argv(["--web-port", str(args.web_port)] if args.web_port else None))
     return 0
 
 
 def _migrate_quietly(s: Settings) -> None:
-    from warehouse import retention
-    from warehouse.migrations import migrate
-    from warehouse.session import warehouse_session
+    from warehouse.migrations import migrate_with_retention
 
-    with warehouse_session(s.clickhouse_dsn, s.warehouse_lock_timeout) as client:
-        migrate(client, log=_say)
-        retention.apply(client, s.retention_days, log=_say)
+    migrate_with_retention(s.clickhouse_dsn, s.warehouse_lock_timeout, s.retention_days, log=_say)
 
 
 # ---------------------------------------------------------------- intake
@@ -342,11 +303,10 @@ OUTPUT_FIELDS = ("sector", "sector_confidence", "complaint_score", "urgency", "r
 
 # ---------------------------------------------------------------- incidents
 def _publish_json(s: Settings, topic_key: str, objs: list[dict]) -> int:
-    from intake.producer import publish
+    from intake.producer import publish_json
 
-    payloads = [json.dumps(o, ensure_ascii=False).encode() for o in objs]
     with _BrokerErrors(s):
-        return publish(s.bootstrap_servers, s.topics[topic_key], payloads)
+        return publish_json(s.bootstrap_servers, s.topics[topic_key], objs)
 
 
 def cmd_incident_update(args) -> int:
@@ -414,7 +374,7 @@ def _collector_table(s: Settings) -> str:
     from intake.collector import state_file
 
     rows = [("source", "status", "last poll", "lag s", "published", "errors / problem")]
-    for platform in ("vk", "telegram", None):
+    for platform in ("vk", "telegram", "ok", None):
         try:
             doc = json.loads(state_file(s, platform).read_text())
         except (OSError, ValueError):
@@ -446,7 +406,7 @@ def cmd_up(args) -> int:
         _say(f"warning: {left_out}")
     ports = {s.broker_port: "TSUR_BROKER_PORT"}
     ports.update({s.worker_web_port + i: "TSUR_WORKER_WEB_PORT" for i in range(args.workers)})
-    ports.update({s.collector_port + i: "TSUR_COLLECTOR_PORT" for i, p in enumerate(("vk", "telegram")) if p in platforms})
+    ports.update({s.collector_port + i: "TSUR_COLLECTOR_PORT" for i, p in enumerate(supervisor.COLLECTOR_PLATFORMS) if p in platforms})
     if not args.no_airflow:
         ports[s.airflow_port] = "TSUR_AIRFLOW_PORT"
     if not args.no_dashboard:
@@ -661,12 +621,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "or our plain schema (default: detected); .jsonl and .csv are our plain schema")
     sp.set_defaults(func=cmd_ingest)
 
-    sp = sub.add_parser("collect", help="poll VK and Telegram sources and publish new posts to posts.raw",
+    sp = sub.add_parser("collect", help="poll VK, Telegram and OK sources and publish new posts to posts.raw",
                         description="Poll the source registry (TSUR_SOURCES, default <data dir>/sources.yaml; docs/intake.md): "
                                     "VK walls with their comments and VK searches (TSUR_VK_TOKEN), Telegram public channels "
-                                    "(web preview). Resumes from what the warehouse stored; runs until stopped.")
+                                    "(web preview), OK groups (TSUR_OK_APP_KEY, TSUR_OK_APP_SECRET, TSUR_OK_TOKEN). "
+                                    "Resumes from what the warehouse stored; runs until stopped.")
     sp.add_argument("--sources", help="the registry file (default TSUR_SOURCES or <data dir>/sources.yaml)")
-    sp.add_argument("--platform", choices=["vk", "telegram"], help="only this platform's sources")
+    sp.add_argument("--platform", choices=["vk", "telegram", "ok"], help="only this platform's sources")
     sp.add_argument("--once", action="store_true",
                     help="read every source up to now, wait until the worker stored it, then exit (1 if something was not stored)")
     sp.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")

@@ -163,7 +163,14 @@ class Settings:
     telegram_web_url: str = "https://t.me"
     telegram_rps: float = 1.0
     collect_confirm_timeout: float = 300.0
-    collector_port: int = 6070          # TSUR_COLLECTOR_PORT: metrics of the supervised collectors (vk, telegram: +1)
+    telegram_bot_token: str = field(default="", repr=False)   # TSUR_TELEGRAM_BOT_TOKEN
+    telegram_bot_api_url: str = "https://api.telegram.org"
+    ok_app_key: str = ""                # TSUR_OK_APP_KEY: the OK application's public key
+    ok_app_secret: str = field(default="", repr=False)   # TSUR_OK_APP_SECRET
+    ok_token: str = field(default="", repr=False)        # TSUR_OK_TOKEN
+    ok_api_url: str = "https://api.ok.ru/fb.do"
+    ok_rps: float = 3.0
+    collector_port: int = 6070          # TSUR_COLLECTOR_PORT: metrics of the supervised collectors (vk; telegram +1; ok +2)
     vk_callback_secret: str = field(default="", repr=False)        # TSUR_VK_CALLBACK_SECRET
     vk_callback_confirmation: str = field(default="", repr=False)  # TSUR_VK_CALLBACK_CONFIRMATION
     telegram_webhook_secret: str = field(default="", repr=False)   # TSUR_TELEGRAM_WEBHOOK_SECRET
@@ -243,7 +250,14 @@ class Settings:
             telegram_web_url=_base_url(env, "TSUR_TELEGRAM_WEB_URL", "https://t.me"),
             telegram_rps=_float(env, "TSUR_TELEGRAM_RPS", 1.0, 0.01, 1000),
             collect_confirm_timeout=_float(env, "TSUR_COLLECT_CONFIRM_TIMEOUT", 300.0, 1, 86400),
-            collector_port=_int(env, "TSUR_COLLECTOR_PORT", 6070, 1024, 65534),
+            telegram_bot_token=(env.get("TSUR_TELEGRAM_BOT_TOKEN") or "").strip(),
+            telegram_bot_api_url=_base_url(env, "TSUR_TELEGRAM_BOT_API_URL", "https://api.telegram.org"),
+            ok_app_key=(env.get("TSUR_OK_APP_KEY") or "").strip(),
+            ok_app_secret=(env.get("TSUR_OK_APP_SECRET") or "").strip(),
+            ok_token=(env.get("TSUR_OK_TOKEN") or "").strip(),
+            ok_api_url=_base_url(env, "TSUR_OK_API_URL", "https://api.ok.ru/fb.do"),
+            ok_rps=_float(env, "TSUR_OK_RPS", 3.0, 0.01, 1000),
+            collector_port=_int(env, "TSUR_COLLECTOR_PORT", 6070, 1024, 65533),
             vk_callback_secret=_secret_value(env, "TSUR_VK_CALLBACK_SECRET"),
             vk_callback_confirmation=(env.get("TSUR_VK_CALLBACK_CONFIRMATION") or "").strip(),
             telegram_webhook_secret=_secret_value(env, "TSUR_TELEGRAM_WEBHOOK_SECRET", pattern=r"^[A-Za-z0-9_-]{16,256}$"),

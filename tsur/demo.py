@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 
 from tsur import processes
 from tsur.config import Settings
+from tsur.errors import CommandError
 
 DAGS = ("posts_daily", "heatmap_daily", "sla_daily", "regional_rollup", "regional_rollup_weekly")
 
@@ -21,8 +22,6 @@ def _scalar(s: Settings, sql: str, **params) -> int:
 
 
 def _wait(s: Settings, what: str, sql: str, target: int, worker, timeout: float, say, **params) -> int:
-    from tsur.cli import CommandError
-
     deadline = time.monotonic() + timeout
     got = last_said = 0
     while time.monotonic() < deadline:
@@ -47,13 +46,16 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
     from intake.sample import generate
     from intake.sources import dump_sources
     from tsur.airflow_env import prepare_metadata, run_dags
-    from tsur.cli import CommandError, _ensure_topics, _ingest, _migrate_quietly, _publish_json, _start_broker, worker_argv
+    from intake.adapters import posts_from_file
+    from intake.producer import publish, publish_json
+    from tsur.broker import create_topics, start_local_broker
+    from warehouse.migrations import migrate_with_retention
     from tsur.operator_simulator import load_incidents, status_events
     from warehouse.session import warehouse_session
 
     t_start = time.monotonic()
     say(f"== tsur demo: data dir {s.data_dir}")
-    _migrate_quietly(s)
+    migrate_with_retention(s.clickhouse_dsn, s.warehouse_lock_timeout, s.retention_days, log=say)
 
     sample_path = s.data_dir / "sample" / f"posts-{region}-{days}d-seed{seed}.jsonl"
     sample_path.parent.mkdir(parents=True, exist_ok=True)
@@ -64,40 +66,41 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
     sample_days = sorted({date.fromisoformat(p["created_at"][:10]) for p in posts})
     replay = Replay()
     served = replay.load_sample(posts, comments_every=5)
-    others = [p for p in posts if p["source"] not in ("vk", "telegram")]
-    archive = sample_path.with_name(sample_path.stem + "-archive.jsonl")      # OK and portal posts: file ingest
+    others = [p for p in posts if p["source"] not in ("vk", "telegram", "ok")]
+    archive = sample_path.with_name(sample_path.stem + "-archive.jsonl")      # portal posts: file ingest
     archive.write_text("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in others), encoding="utf-8")
     ids = sorted({post_id_for(src, sid) for src, sid in replay.source_post_ids()} | {post_id_for(p["source"], str(p["id"])) for p in others})
     registry = replay.registry(region, served["places"], backfill_days=days + 2)
     (s.data_dir / "sample" / "sources-replay.yaml").write_text(dump_sources(registry), encoding="utf-8")
     say(f"== sample: {len(posts)} posts over {len(sample_days)} days in {sample_path}: {served['vk']} on "
-        f"{len(replay.walls)} VK walls ({served['comments']} of them as comments) and {served['telegram']} in {len(replay.channels)} Telegram channels served by a "
-        f"local replay of their APIs, {len(others)} from other sources in a file")
+        f"{len(replay.walls)} VK walls ({served['comments']} of them as comments), {served['telegram']} in {len(replay.channels)} Telegram channels "
+        f"and {served['ok']} in {len(replay.ok_groups)} OK groups served by a local replay of their APIs, {len(others)} from a portal in a file")
 
     broker = None
     if not processes.port_open("127.0.0.1", s.broker_port):
-        broker = _start_broker(s)
+        broker = start_local_broker(s)
         say(f"== broker (Tansu) started on 127.0.0.1:{s.broker_port}")
     else:
         say(f"== using the broker already listening on 127.0.0.1:{s.broker_port}")
     worker = None
     try:
-        _ensure_topics(s)
-        worker = processes.start("worker", worker_argv(), s.logs_dir)
+        create_topics(s, say)
+        worker = processes.start("worker", processes.worker_argv(), s.logs_dir)
         say(f"== worker started (log {worker.log_path})")
         t0 = time.monotonic()
         with ReplayThread(replay) as server:
-            ep = Endpoints(f"{server.url}/method", server.url, replay.token, vk_rps=100, telegram_rps=100)
+            ep = Endpoints(f"{server.url}/method", server.url, replay.token, vk_rps=100, telegram_rps=100, ok_api_url=f"{server.url}/fb.do",
+                           ok_app_key=replay.OK_APP_KEY, ok_app_secret=replay.OK_APP_SECRET, ok_token=replay.token, ok_rps=100)
             totals = asyncio.run(collect(s, registry, once=True, endpoints=ep, say=lambda m: None, confirm_wait=600))
-        say(f"== collectors (VK wall.get + wall.getComments, Telegram t.me/s) published {totals['published']} posts "
+        say(f"== collectors (VK wall.get + wall.getComments, Telegram t.me/s, OK mediatopic.getTopics) published {totals['published']} posts "
             f"from {totals['sources']} sources in {time.monotonic() - t0:.1f} s; {totals['confirmed']} confirmed stored")
-        sent = _ingest(s, str(archive), rate=None, quiet=True)
+        sent = publish(s.bootstrap_servers, s.topics["posts_raw"], posts_from_file(str(archive)))
         say(f"== published {sent} archived posts from {archive.name} to {s.topics['posts_raw']}")
         stored = _wait(s, "enriched posts", "SELECT uniqExact(post_id) FROM posts_enriched WHERE post_id IN {ids:Array(String)}",
                        len(ids), worker, 600, say, ids=ids)
         say(f"== enriched and stored: {stored} posts in {time.monotonic() - t0:.1f} s")
         events = status_events(load_incidents(s), datetime.now(timezone.utc), seed)
-        _publish_json(s, "incidents_status", events)
+        publish_json(s.bootstrap_servers, s.topics["incidents_status"], events)
         n_events = len({(e["incident_id"], e["status"], e["at"]) for e in events})
         _wait(s, "status events", "SELECT count() FROM incident_status_events FINAL", n_events, worker, 120, say)
         say(f"== simulated operators: {n_events} status events stored")

@@ -118,6 +118,17 @@ def _check_collectors(s: Settings) -> list[tuple[str, str, str]]:
                     out.append(("vk", FAIL, f"VK rejects TSUR_VK_TOKEN ({err.get('error_msg', '')[:80]}); issue a new token"))
                 else:
                     out.append(("vk", WARN, f"VK answered error {err.get('error_code')}: {str(err.get('error_msg', ''))[:80]}"))
+    if "ok" in platforms:
+        missing = [n for n, v in (("TSUR_OK_APP_KEY", s.ok_app_key), ("TSUR_OK_APP_SECRET", s.ok_app_secret),
+                                  ("TSUR_OK_TOKEN", s.ok_token)) if not v]
+        if missing:
+            out.append(("ok", FAIL, f"OK groups are listed but {', '.join(missing)} not set (docs/intake.md, Credentials)"))
+        else:
+            try:
+                httpx.post(s.ok_api_url, data={"method": "users.getCurrentUser", "format": "json"}, timeout=5)
+                out.append(("ok", OK, f"{s.ok_api_url} answers; the keys are checked by the first poll"))
+            except httpx.HTTPError as exc:
+                out.append(("ok", WARN, f"{s.ok_api_url} not reachable ({type(exc).__name__}; a closed network?): the collector retries"))
     if "telegram" in platforms:
         try:
             r = httpx.get(f"{s.telegram_web_url}/s/{registry.for_platform('telegram')[0].handle}", timeout=5)

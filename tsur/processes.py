@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,3 +68,8 @@ def start(name: str, argv: list[str], logs_dir: Path, env: dict | None = None, c
     )
     log.close()
     return Child(name, proc, log_path)
+
+
+def worker_argv(extra: list[str] | None = None) -> list[str]:
+    """How the Faust worker is started (`tsur worker`, `tsur demo`, the supervisor)."""
+    return [sys.executable, "-m", "streams.app", "worker", "-l", "info", *(extra or [])]

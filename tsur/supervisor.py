@@ -28,6 +28,7 @@ from tsur import processes
 from tsur.config import PROJECT_ROOT, Settings
 
 STOP_TIMEOUT = 20.0
+COLLECTOR_PLATFORMS = ("vk", "telegram", "ok")     # metrics on TSUR_COLLECTOR_PORT + their index
 MAX_RESTARTS, RESTART_WINDOW = 5, 600.0
 
 
@@ -129,7 +130,7 @@ def components(s: Settings, workers: int, airflow: bool, dashboard: bool) -> lis
     for i in range(workers):
         port = s.worker_web_port + i
         name = "worker" if workers == 1 else f"worker-{i + 1}"
-        out.append(Component(name, [sys.executable, "-m", "streams.app", "worker", "-l", "info", "--web-port", str(port)],
+        out.append(Component(name, processes.worker_argv(["--web-port", str(port)]),
                              {**env, "TSUR_WORKER_WEB_PORT": str(port)},
                              _worker_health(port), url=f"http://127.0.0.1:{port}/metrics"))
     if airflow:
@@ -158,17 +159,19 @@ def collector_platforms(s: Settings) -> tuple[list[str], str]:
 
     if not s.sources_path.exists():
         return [], ""
+    from intake.collector import endpoints_of, missing_credentials
+
     registry = load_sources(s.sources_path)          # validated by `tsur up` before the supervisor starts
-    platforms = sorted({src.platform for src in registry.sources})
-    if "vk" in platforms and not s.vk_token:
-        return [p for p in platforms if p != "vk"], "VK sources listed but TSUR_VK_TOKEN is not set: no VK collector"
-    return platforms, ""
+    missing = missing_credentials(endpoints_of(s))
+    platforms = sorted({src.platform for src in registry.sources if src.needs not in missing})
+    left_out = sorted({missing[src.needs] for src in registry.sources if src.needs in missing})
+    return platforms, "; ".join(f"{m}: not collected" for m in left_out)
 
 
 def collector_components(s: Settings, env: dict) -> list[Component]:
     platforms, _ = collector_platforms(s)
     out = []
-    for i, platform in enumerate(("vk", "telegram")):
+    for i, platform in enumerate(COLLECTOR_PLATFORMS):
         if platform not in platforms:
             continue
         port = s.collector_port + i
@@ -265,7 +268,7 @@ class Supervisor:
         self.stopping = True
 
     def _prepare(self) -> None:
-        from tsur.cli import _migrate_quietly
+        from warehouse.migrations import migrate_with_retention
 
         broker = self.parts[0]
         self._start(broker)
@@ -273,7 +276,7 @@ class Supervisor:
         while broker.health() and time.monotonic() < deadline and not self.stopping:
             time.sleep(0.2)
         self._ensure_topics()
-        _migrate_quietly(self.s)
+        migrate_with_retention(self.s.clickhouse_dsn, self.s.warehouse_lock_timeout, self.s.retention_days, log=self.say)
         if self.airflow:
             from tsur.airflow_env import prepare_metadata
 

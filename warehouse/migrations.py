@@ -116,3 +116,14 @@ def migrate(client, directory: Path = MIGRATIONS_DIR, log=print) -> list[Migrati
         )
         log(f"applied migration {mig.path.name}")
     return todo
+
+
+def migrate_with_retention(dsn: str, lock_timeout: float, retention_days: dict[str, int], log=print) -> None:
+    """Apply pending migrations and the retention TTLs under the store lock (worker start, `tsur
+    migrate`'s quiet form in `tsur demo`, `tsur collect` and the supervisor)."""
+    from warehouse import retention
+    from warehouse.session import warehouse_session
+
+    with warehouse_session(dsn, lock_timeout) as client:
+        migrate(client, log=log)
+        retention.apply(client, retention_days, log=log)

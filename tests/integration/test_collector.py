@@ -43,8 +43,10 @@ def registry(backfill_days: float = 3, poll: float = 0.2, comments: bool = True,
         "telegram": {"channels": [{"name": c, "place": "Усть-Лабинск"} for c in channels]}})
 
 
-def endpoints(url: str, token: str = TOKEN) -> Endpoints:
-    return Endpoints(vk_api_url=f"{url}/method", telegram_url=url, vk_token=token, vk_rps=200, telegram_rps=200)
+def endpoints(url: str, token: str = TOKEN, ok_secret: str = Replay.OK_APP_SECRET, bot_token: str = "123456:replay-bot") -> Endpoints:
+    return Endpoints(vk_api_url=f"{url}/method", telegram_url=url, vk_token=token, vk_rps=200, telegram_rps=200,
+                     ok_api_url=f"{url}/fb.do", ok_app_key=Replay.OK_APP_KEY, ok_app_secret=ok_secret, ok_token=token, ok_rps=200,
+                     telegram_bot_token=bot_token, telegram_bot_url=url)
 
 
 def stored_ids(stack) -> set[str]:
@@ -148,6 +150,69 @@ def test_rate_limits_flood_and_server_errors_are_retried_and_an_expired_token_st
     assert all(st.status == "stopped" and "TSUR_VK_TOKEN" in st.problem for st in vk)
     assert all(st.status == "ok" for st in tg) and "ustlabinsk24/2" in stored_ids(stack)
     assert any("TSUR_VK_TOKEN" in m for m in messages)
+
+
+def test_ok_groups_are_paged_signed_and_resumed_and_a_bad_key_stops_only_ok(stack):
+    now = int(time.time())
+    replay = Replay(TOKEN)
+    group = replay.ok_group("54321987654321", "Жители Усть-Лабинска")
+    topics = [replay.add(group, f"Не горят фонари на улице Мира, {k}", now - 7200 + 30 * k, author=500 + k) for k in range(120)]
+    replay.add(group, "Очень старая тема", now - 30 * 86400)
+    stack.start_worker()
+    reg = parse_sources({"region": REGION, "poll_seconds": 0.2, "ok": {"groups": [{"id": 54321987654321, "place": "Усть-Лабинск"}]},
+                         "telegram": {"channels": [{"name": "ustlabinsk24"}]}})
+    replay.channel("ustlabinsk24")
+    with ReplayThread(replay) as server:
+        totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=endpoints(server.url), say=lambda m: None, confirm_wait=120))
+        assert totals["pending"] == 0 and not totals["stopped"], totals
+        assert stored_ids(stack) == {f"54321987654321_{t.id}" for t in topics}
+        (url, place, author), = stack.query("SELECT url, place_hint, author_hash != '' FROM posts_raw FINAL WHERE source = 'ok' "
+                                            "AND source_post_id = {sid:String}", sid=f"54321987654321_{topics[0].id}")
+        assert url == f"https://ok.ru/group/54321987654321/topic/{topics[0].id}" and place == "Усть-Лабинск" and author
+        fresh = replay.add(group, "Снова не горят фонари", now + 5)
+        totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=endpoints(server.url), say=lambda m: None, confirm_wait=120))
+        assert totals["published"] == 1 and f"54321987654321_{fresh.id}" in stored_ids(stack)
+        messages: list[str] = []
+        totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=endpoints(server.url, ok_secret="wrong-secret"),
+                                     say=messages.append, confirm_wait=10))
+    assert totals["stopped"] == ["ok:group:54321987654321"] and totals["errors"] == {"ok_104": 1}
+    assert any("TSUR_OK_TOKEN" in m for m in messages)
+
+
+def test_bot_updates_are_asked_from_the_confirmed_position_so_a_broker_loss_loses_nothing(stack):
+    now = int(time.time())
+    replay = Replay(TOKEN)
+    for k in range(150):                                   # more than one getUpdates page
+        replay.bot_message(-4242, f"В подъезде не работает лифт, дом {k}", now - 600 + k)
+    replay.bot_message(-1001, "Пост канала о мусоре", now - 100, username="ustlabinsk24", kind="channel_post")
+    replay.bot_message(-4242, "", now - 50)                 # a sticker: no text
+    reg = parse_sources({"region": REGION, "poll_seconds": 0.1, "telegram": {"bot": {"places": {"-4242": "Усть-Лабинск"}}}})
+    with ReplayThread(replay) as server:
+        # the broker acknowledges, but no worker stores: nothing is confirmed, so Telegram keeps every update
+        col_totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=endpoints(server.url), say=lambda m: None, confirm_wait=2))
+        assert col_totals["published"] == 100 and col_totals["pending"] == 100, col_totals
+        assert len(replay.bot_updates) == 152
+        stack.broker.stop()                                # … and the broker loses them
+        stack.start_broker()
+        stack.start_worker()
+        messages: list[str] = []
+
+        async def until_stored():
+            stop = asyncio.Event()
+            async with Collector(stack.s, reg, endpoints(server.url), say=messages.append, confirm_timeout=300) as col:
+                task = asyncio.create_task(col.run(stop=stop))
+                deadline = time.monotonic() + 120
+                while col.confirmed < 151 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.2)
+                stop.set()
+                return await task
+        totals = asyncio.run(until_stored())
+    ids = stored_ids(stack)
+    assert len(ids) == 151 and "ustlabinsk24/151" in ids and "-4242_1" in ids, (len(ids), totals)
+    (place,), = stack.query("SELECT place_hint FROM posts_raw FINAL WHERE source_post_id = '-4242_1'")
+    assert place == "Усть-Лабинск"
+    cursor = stack.query("SELECT argMax(position, updated_at) FROM collector_cursors WHERE source_key = 'telegram:bot:updates'")
+    assert cursor == [(1152,)]
 
 
 def test_search_and_a_channel_without_public_preview(stack):

@@ -48,7 +48,7 @@ def test_up_schedule_restart_down(tsur_env, settings):
     up = _tsur(env, "up", "--wait", "400", timeout=450)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
-        assert "TSUR_VK_TOKEN is not set: no VK collector" in up.stdout + up.stderr
+        assert "TSUR_VK_TOKEN is not set: VK sources need an access token: not collected" in up.stdout + up.stderr
         state = json.loads(_tsur(env, "status", "--json").stdout)
         names = {c["name"] for c in state["components"]}
         assert {"broker", "worker", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",

@@ -25,6 +25,14 @@ telegram:
   channels:
     - name: "@ustlabinsk24"
       place: Усть-Лабинск
+  bot:
+    places:
+      -1001234567890: Усть-Лабинск
+      "@kuban_chat": Краснодар
+ok:
+  groups:
+    - id: 54321987654321
+      place: Усть-Лабинск
 """
 
 
@@ -33,10 +41,13 @@ def test_a_good_registry_round_trips(tmp_path):
     path.write_text(GOOD, encoding="utf-8")
     reg = load_sources(path)
     assert [s.key for s in reg.sources] == ["vk:wall:-12345", "vk:wall:podslushano_ul", "vk:search:нет воды",
-                                            "telegram:channel:ustlabinsk24"]
+                                            "telegram:channel:ustlabinsk24", "telegram:bot:updates", "ok:group:54321987654321"]
     assert reg.backfill_days == 2 and reg.poll_seconds == 30 and reg.region == "Краснодарский край"
     assert reg.sources[0].comments and not reg.sources[1].comments and reg.sources[0].place_hint == "Усть-Лабинск"
-    assert [s.key for s in reg.for_platform("telegram")] == ["telegram:channel:ustlabinsk24"]
+    assert [s.key for s in reg.for_platform("telegram")] == ["telegram:channel:ustlabinsk24", "telegram:bot:updates"]
+    bot = reg.sources[4]
+    assert bot.place_of("-1001234567890") == "Усть-Лабинск" and bot.place_of("KUBAN_chat") == "Краснодар" and bot.place_of("x") == ""
+    assert [s.needs for s in reg.sources] == ["vk", "vk", "vk", "", "bot", "ok"]
     path.write_text(dump_sources(reg), encoding="utf-8")
     assert load_sources(path) == reg
 
@@ -50,7 +61,9 @@ def test_a_good_registry_round_trips(tmp_path):
     ({"region": "X", "vk": {"searches": [{"query": " "}]}}, "needs 'query'"),
     ({"region": "X", "telegram": {"channels": [{"name": "a b"}]}}, "public name"),
     ({"region": "X", "telegram": {"channels": [{"name": "abcdef"}, {"name": "abcdef"}]}}, "listed twice"),
-    ({"region": "X", "ok": {}}, "unknown keys ok"),
+    ({"region": "X", "fb": {}}, "unknown keys fb"),
+    ({"region": "X", "telegram": {"bot": "yes"}}, "telegram.bot: true, or a mapping"),
+    ({"region": "X", "ok": {"groups": [{"id": "club1"}]}}, "the group's number"),
     ({"region": "X", "poll_seconds": -1, "telegram": {"channels": [{"name": "abcdef"}]}}, "poll_seconds"),
     ({"region": "X"}, "no sources"),
     ([1, 2], "must be a mapping"),
@@ -84,6 +97,23 @@ def test_telegram_pages_keep_text_lines_entities_and_only_this_channels_messages
 def test_telegram_page_without_messages_or_with_garbage_gives_nothing():
     assert parse_page("<html><body>nothing</body></html>", "x").messages == []
     assert parse_page('<div class="tgme_widget_message" data-post="x/abc"></div>', "x").messages == []
+
+
+def test_ok_signature_and_topics():
+    from intake.adapters import ok_topic
+    from intake.ok_api import OKError, classify as ok_classify, signature
+
+    # md5("application_key=Aformat=jsonmethod=m" + md5("tok" + "sec")): access_token and sig are not signed
+    params = {"method": "m", "application_key": "A", "format": "json", "access_token": "tok", "sig": "x"}
+    import hashlib
+    expected = hashlib.md5(("application_key=Aformat=jsonmethod=m" + hashlib.md5(b"toksec").hexdigest()).encode()).hexdigest()
+    assert signature(params, "tok", "sec") == expected
+    post = ok_topic({"id": "77", "created_ms": 1764000000123, "author_ref": "user:9",
+                     "media": [{"type": "text", "text": "Нет света"}, {"type": "photo"}, {"type": "text", "text": "второй день"}]}, "555")
+    assert post["id"] == "555_77" and post["text"] == "Нет света\nвторой день" and post["author_id"] == "9"
+    assert post["created_at"].startswith("2025-11-24T16:00:00.123")
+    assert ok_topic({"id": "78", "created_ms": 1, "media": [{"type": "photo"}]}, "555") is None
+    assert [ok_classify(OKError(c, "")) for c in (102, 104, 300, 1)] == ["stop", "stop", "skip", "retry"]
 
 
 def test_vk_comments_are_ids_under_their_post_and_deleted_ones_are_skipped():
