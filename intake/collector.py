@@ -548,8 +548,8 @@ class Collector:
             page, anchor = await self.ok.topics_page(gid, anchor)
             created = [int(t["created_ms"]) for t in page if isinstance(t.get("created_ms"), int)]
             topics += [t for t in page if isinstance(t.get("created_ms"), int) and t["created_ms"] > since]
-            if not anchor or not created or min(created) <= since:
-                break
+            if not anchor or not created or created[-1] <= since:     # the page's last (oldest) topic: a pinned
+                break                                                  # old topic at the top does not stop it
         topics.sort(key=lambda t: t["created_ms"])
         posts = [self._hints(p, st) for p in (ok_topic(t, gid) for t in topics) if p is not None]
         if topics:

@@ -87,12 +87,12 @@ def telegram_channel(community_id: str) -> str:
 
 
 class Replay:
-    OK_APP_KEY, OK_APP_SECRET = "replay-app", "replay-secret"
+    OK_APP_KEY, OK_APP_SECRET = "fake-replay-app", "fake-replay-secret"
 
-    def __init__(self, token: str = "replay-token", faults: Faults | None = None):
+    def __init__(self, token: str = "fake-replay-token", faults: Faults | None = None):
         self.token = token
         self.ok_groups: dict[str, Feed] = {}
-        self.bot_token = "123456:replay-bot"
+        self.bot_token = "123456:fake-bot"
         self.bot_updates: list[dict] = []            # Telegram getUpdates: forgotten below the offset asked
         self._next_update = 1000
         self.faults = faults or Faults()
@@ -480,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=8780, help="port on 127.0.0.1 (default 8780)")
     ap.add_argument("--rate", type=float, default=None, help="release the posts at this many per second (default: all at once)")
     ap.add_argument("--in-time", action="store_true", help="release each post when the clock reaches its created_at")
-    ap.add_argument("--token", default="replay-token", help="the VK access token it accepts (default replay-token)")
+    ap.add_argument("--token", default="fake-replay-token", help="the VK access token it accepts (default fake-replay-token)")
     args = ap.parse_args(argv)
     posts = [json.loads(line) for line in Path(args.sample).read_text(encoding="utf-8").splitlines() if line.strip()]
     replay = Replay(args.token)

@@ -182,7 +182,8 @@ def cmd_collect(args) -> int:
         raise CommandError(str(exc)) from None
     if not registry.for_platform(args.platform):
         raise CommandError(f"{path} lists no {args.platform} sources")
-    _migrate_quietly(s)
+    if s.embedded_warehouse:      # a server's schema is `tsur migrate`'s (tsur-migrate in production), not the collector's
+        _migrate_quietly(s)
 
     async def main() -> dict:
         stop = asyncio.Event()

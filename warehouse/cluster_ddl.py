@@ -92,6 +92,11 @@ LAYOUT: dict[str, Placement] = {
     "report_sla_daily": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "published_reports": Placement(None, "the list of published files, replaced per region-day with DELETE + INSERT."),
     "api_keys": Placement(None, "a handful of rows read with FINAL on every API request: a copy on each node."),
+    "collector_cursors": Placement(None, "one row per collected source, read when a collector starts and written about "
+                                         "once a second: a small copy on each node."),
+    "post_deletions": Placement(
+        "cityHash64(post_id)",
+        "as posts_raw (the ReplacingMergeTree key), so the mark of a deleted post lives on its post's shard."),
     LEDGER: Placement(None, "the migrations ledger: any node answers `tsur migrate`'s schema check."),
 }
 

@@ -87,11 +87,11 @@ def test_doctor_checks_the_sources_the_token_and_says_a_closed_network_is_a_warn
     closed = {**env, "TSUR_VK_TOKEN": "t", "TSUR_VK_API_URL": "http://127.0.0.1:9/method", "TSUR_TELEGRAM_WEB_URL": "http://127.0.0.1:9"}
     checks = {name: status for name, status, _ in _check_collectors(Settings.from_env(closed))}
     assert checks == {"collectors": OK, "vk": WARN, "telegram": WARN}
-    replay = Replay("right-token")
+    replay = Replay("fake-right-token")
     replay.channel("chan_one")
     with ReplayThread(replay) as server:
         live = {**env, "TSUR_VK_API_URL": f"{server.url}/method", "TSUR_TELEGRAM_WEB_URL": server.url}
         checks = {name: (status, msg) for name, status, msg in _check_collectors(Settings.from_env({**live, "TSUR_VK_TOKEN": "wrong"}))}
         assert checks["vk"][0] == FAIL and "rejects TSUR_VK_TOKEN" in checks["vk"][1]
-        checks = {name: status for name, status, _ in _check_collectors(Settings.from_env({**live, "TSUR_VK_TOKEN": "right-token"}))}
+        checks = {name: status for name, status, _ in _check_collectors(Settings.from_env({**live, "TSUR_VK_TOKEN": "fake-right-token"}))}
         assert checks == {"collectors": OK, "vk": OK, "telegram": OK}

@@ -22,7 +22,7 @@ from tsur import processes
 
 pytestmark = pytest.mark.slow
 REGION = "Краснодарский край"
-TOKEN = "replay-token"
+TOKEN = "fake-replay-token"
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def registry(backfill_days: float = 3, poll: float = 0.2, comments: bool = True,
         "telegram": {"channels": [{"name": c, "place": "Усть-Лабинск"} for c in channels]}})
 
 
-def endpoints(url: str, token: str = TOKEN, ok_secret: str = Replay.OK_APP_SECRET, bot_token: str = "123456:replay-bot") -> Endpoints:
+def endpoints(url: str, token: str = TOKEN, ok_secret: str = Replay.OK_APP_SECRET, bot_token: str = "123456:fake-bot") -> Endpoints:
     return Endpoints(vk_api_url=f"{url}/method", telegram_url=url, vk_token=token, vk_rps=200, telegram_rps=200,
                      ok_api_url=f"{url}/fb.do", ok_app_key=Replay.OK_APP_KEY, ok_app_secret=ok_secret, ok_token=token, ok_rps=200,
                      telegram_bot_token=bot_token, telegram_bot_url=url)
@@ -157,7 +157,7 @@ def test_ok_groups_are_paged_signed_and_resumed_and_a_bad_key_stops_only_ok(stac
     replay = Replay(TOKEN)
     group = replay.ok_group("54321987654321", "Жители Усть-Лабинска")
     topics = [replay.add(group, f"Не горят фонари на улице Мира, {k}", now - 7200 + 30 * k, author=500 + k) for k in range(120)]
-    replay.add(group, "Очень старая тема", now - 30 * 86400)
+    replay.add(group, "Очень старая тема", now - 30 * 86400)          # first in the feed, like a pinned topic
     stack.start_worker()
     reg = parse_sources({"region": REGION, "poll_seconds": 0.2, "ok": {"groups": [{"id": 54321987654321, "place": "Усть-Лабинск"}]},
                          "telegram": {"channels": [{"name": "ustlabinsk24"}]}})

@@ -60,6 +60,8 @@ def test_passwords_come_from_the_environment(user):
 
 def test_least_privilege():
     assert {p for ps in grants("tsur_worker").values() for p in ps} <= {"SELECT", "INSERT"}
+    collector = grants("tsur_collector")
+    assert collector["posts_raw"] == {"SELECT"} and {t for t, ps in collector.items() if "INSERT" in ps} == {"collector_cursors", "post_deletions"}
     for user in ("tsur_reader", "tsur_api"):
         assert {p for ps in grants(user).values() for p in ps} == {"SELECT"}
         assert USERS.find(f"users/{user}/profile").text == "tsur_readonly"
