@@ -25,10 +25,11 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
-from intake import ok_api, telegram_bot, telegram_web
+from intake import ok_api, telegram_account, telegram_bot, telegram_web
 from intake.adapters import ok_topic, telegram_update, vk_comment, vk_post
 from intake.producer import new_producer, send_all
 from intake.raw_post import Rejection, parse_raw_post, post_id_for
@@ -109,6 +110,10 @@ class Endpoints:
     ok_rps: float = 3.0
     telegram_bot_token: str = ""
     telegram_bot_url: str = telegram_bot.DEFAULT_API_URL
+    telegram_api_id: int = 0
+    telegram_api_hash: str = ""
+    telegram_session: Path | None = None
+    account_client: Callable | None = None      # makes the MTProto client (a stand-in in tests)
 
 
 def _utc(ts: int) -> str:
@@ -137,6 +142,9 @@ class Collector:
         self.http: httpx.AsyncClient | None = None
         self.vk: VKClient | None = None
         self.tg_pacer = Pacer(endpoints.telegram_rps)
+        make = endpoints.account_client or (lambda: telegram_account.telethon_client(
+            endpoints.telegram_session, endpoints.telegram_api_id, endpoints.telegram_api_hash))
+        self.account = telegram_account.AccountReader(make)
         self._slots = asyncio.Semaphore(CONCURRENT_POLLS)
         self.published = 0
         self.confirmed = 0
@@ -164,6 +172,7 @@ class Collector:
 
     async def __aexit__(self, *exc) -> None:
         try:
+            await self.account.close()
             await self.producer.stop()
         finally:
             await self.http.aclose()
@@ -280,7 +289,7 @@ class Collector:
                 st.comments_seen = dict(comments.get(str(st.owner_id), {}))
                 st.comment_counts = {}
                 st.known = dict(dates.get(str(st.owner_id), {}))
-            elif src.kind == "channel":
+            elif src.kind == "channel" or (src.kind == "account" and not src.handle.lstrip("-").isdigit()):
                 stored = newest.get(("telegram", src.handle))
             # the cursor, when there is one: a newer stored post does not prove that every post
             # before it was stored (the broker may have lost some of them)
@@ -374,10 +383,13 @@ class Collector:
                 posts, position = await self._poll_group(st)
             elif st.source.kind == "bot":
                 posts, position = await self._poll_bot(st)
+            elif st.source.kind == "account":
+                posts, position = await self._poll_account(st)
             else:
                 posts, position = await self._poll_channel(st)
             await self._publish(st, posts, position)
-        except (VKError, ok_api.OKError, telegram_bot.BotError, TransportError, telegram_web.PageError) as exc:
+        except (VKError, ok_api.OKError, telegram_bot.BotError, telegram_account.AccountError, TransportError,
+                telegram_web.PageError) as exc:
             self._failed(st, exc)
             return
         except Exception as exc:                 # the broker (aiokafka) or the warehouse: retry later
@@ -393,7 +405,8 @@ class Collector:
         st.recent_read_at = 0.0
         st.known_next, st.edited_next, st.gone_next = {}, {}, []
         code = f"vk_{exc.code}" if isinstance(exc, VKError) else f"ok_{exc.code}" if isinstance(exc, ok_api.OKError) \
-            else f"bot_{exc.code}" if isinstance(exc, telegram_bot.BotError) else getattr(exc, "code", "error")
+            else f"bot_{exc.code}" if isinstance(exc, telegram_bot.BotError) \
+            else f"account_{exc.code}" if isinstance(exc, telegram_account.AccountError) else getattr(exc, "code", "error")
         st.errors[code] += 1
         if isinstance(exc, telegram_web.PageError):
             action = "skip" if exc.code == "not_public" else "retry"
@@ -401,6 +414,8 @@ class Collector:
             action = ok_api.classify(exc)
         elif isinstance(exc, telegram_bot.BotError):
             action = telegram_bot.classify(exc)
+        elif isinstance(exc, telegram_account.AccountError):
+            action = {"not_authorised": "stop", "no_chat": "skip"}.get(exc.code, "retry")
         else:
             action = classify(exc)
         st.problem = str(exc)[:200]
@@ -410,6 +425,11 @@ class Collector:
                                         if getattr(exc, "code", 0) == 409 else "set TSUR_TELEGRAM_BOT_TOKEN to the bot's valid token")
                           + " and restart the collector")
             self.say(f"collector: {st.source.key} stopped: {st.problem}")
+        elif action == "stop" and st.source.kind == "account":
+            for other in self.states:
+                if other.source.kind == "account":
+                    other.status, other.problem = "stopped", str(exc)
+            self.say(f"collector: Telegram account sources stopped: {exc}")
         elif action == "stop":
             platform = st.source.platform
             fix = ("set TSUR_VK_TOKEN to a valid token" if platform == "vk" else
@@ -580,6 +600,21 @@ class Collector:
         position = max([u["update_id"] for u in fresh] + ([st.position] if st.position is not None else []), default=None)
         return posts, position
 
+    async def _poll_account(self, st: SourceState) -> tuple[list[dict], int | None]:
+        """A chat over MTProto: messages after the position (the first start: ``backfill_days``)."""
+        chat = st.source.handle
+        since = datetime.now(timezone.utc) - timedelta(days=self.registry.backfill_days)
+        msgs = await self.account.messages(chat, st.position, since)
+        posts = []
+        for m in msgs:
+            post = telegram_account.account_message(m, chat)
+            if post is not None:
+                posts.append(self._hints(post, st))
+        if posts:
+            st.newest_at = max(p["created_at"] for p in posts)
+        position = max([int(m.id) for m in msgs] + ([st.position] if st.position is not None else []), default=None)
+        return posts, position
+
     async def _poll_channel(self, st: SourceState) -> tuple[list[dict], int | None]:
         name, base = st.source.handle, self.ep.telegram_url
         msgs: dict[int, telegram_web.Message] = {}
@@ -696,6 +731,8 @@ def missing_credentials(ep: Endpoints) -> dict[str, str]:
         out["ok"] = "TSUR_OK_APP_KEY, TSUR_OK_APP_SECRET and TSUR_OK_TOKEN must all be set for OK groups"
     if not ep.telegram_bot_token:
         out["bot"] = "TSUR_TELEGRAM_BOT_TOKEN is not set: telegram.bot needs the bot's token"
+    if not ep.account_client and not (ep.telegram_api_id and ep.telegram_api_hash):
+        out["account"] = "TSUR_TELEGRAM_API_ID and TSUR_TELEGRAM_API_HASH are not set: telegram.account needs them"
     return out
 
 
@@ -707,7 +744,8 @@ def state_file(settings, platform: str | None) -> Path:
 def endpoints_of(settings) -> Endpoints:
     return Endpoints(settings.vk_api_url, settings.telegram_web_url, settings.vk_token, settings.vk_rps, settings.telegram_rps,
                      settings.ok_api_url, settings.ok_app_key, settings.ok_app_secret, settings.ok_token, settings.ok_rps,
-                     settings.telegram_bot_token, settings.telegram_bot_api_url)
+                     settings.telegram_bot_token, settings.telegram_bot_api_url, settings.telegram_api_id,
+                     settings.telegram_api_hash, telegram_account.session_path(settings.data_dir))
 
 
 async def _serve_metrics(collector: Collector, port: int):

@@ -18,6 +18,10 @@ One file per region (``TSUR_SOURCES``, default ``<data dir>/sources.yaml``; docs
       channels:                         # public channels via their web preview t.me/s/<name>
         - name: ustlabinsk24
           place: Усть-Лабинск
+      account:                          # chats an account is a member of, over MTProto (tsur telegram-login)
+        chats:
+          - chat: ustlabinsk_chat       # a public name, or the numeric id (-100…)
+            place: Усть-Лабинск
       bot:                              # chats the centre's bot is in (getUpdates; TSUR_TELEGRAM_BOT_TOKEN)
         places:                         # optional: a place hint per chat (its id or public name)
           -1001234567890: Усть-Лабинск
@@ -53,7 +57,8 @@ class Source:
     """One thing a collector polls.
 
     ``kind``: "wall" (a VK community's wall), "search" (a VK newsfeed.search query), "channel"
-    (a Telegram channel's web preview), "bot" (the chats of the centre's Telegram bot, getUpdates)
+    (a Telegram channel's web preview), "account" (a chat read over MTProto with an account),
+    "bot" (the chats of the centre's Telegram bot, getUpdates)
     or "group" (an OK group). ``handle``: the owner id or screen name, the query, the channel name,
     "updates" for the bot, or the group id. ``key`` names the source in positions, logs and metrics."""
     platform: str
@@ -66,8 +71,9 @@ class Source:
 
     @property
     def needs(self) -> str:
-        """Which credentials it needs: "vk", "ok", "bot" (a Telegram bot's token) or "" (none)."""
-        return "bot" if self.kind == "bot" else self.platform if self.platform in ("vk", "ok") else ""
+        """Which credentials it needs: "vk", "ok", "bot" (a Telegram bot's token), "account" (a Telegram
+        account over MTProto) or "" (none)."""
+        return self.kind if self.kind in ("bot", "account") else self.platform if self.platform in ("vk", "ok") else ""
 
     def place_of(self, chat: str) -> str:
         return next((place for name, place in self.chat_places if name.lower() == chat.lower()), self.place_hint)
@@ -178,6 +184,15 @@ def parse_sources(doc) -> Registry:
             errors.append(f"{where}: needs 'name', the channel's public name (as in t.me/<name>)")
             continue
         out.append(Source("telegram", "channel", name, region, _place(e, where, errors)))
+    for i, e in enumerate(_list(doc, "telegram.account.chats", errors)):
+        where = f"telegram.account.chats[{i}]"
+        chat = e.get("chat") if isinstance(e, dict) else None
+        chat = str(chat) if isinstance(chat, int) and not isinstance(chat, bool) else chat
+        chat = chat.lstrip("@").strip() if isinstance(chat, str) else chat
+        if not isinstance(chat, str) or not (_TG_NAME.match(chat) or re.fullmatch(r"-?[0-9]{1,20}", chat)):
+            errors.append(f"{where}: needs 'chat', the chat's public name or its numeric id (-100… for channels and supergroups)")
+            continue
+        out.append(Source("telegram", "account", chat, region, _place(e, where, errors)))
     bot = doc.get("telegram", {}).get("bot") if isinstance(doc.get("telegram"), dict) else None
     if bot is not None:
         places = bot.get("places", {}) if isinstance(bot, dict) else None
@@ -200,7 +215,7 @@ def parse_sources(doc) -> Registry:
     if dupes:
         errors.append(f"listed twice: {', '.join(dupes)}")
     if not out and not errors:
-        errors.append("no sources: add vk.communities, vk.searches, telegram.channels, telegram.bot or ok.groups")
+        errors.append("no sources: add vk.communities, vk.searches, telegram.channels, telegram.account, telegram.bot or ok.groups")
     if errors:
         raise SourcesError("\n".join(errors))
     return Registry(region, tuple(out), backfill, poll, comments_poll)
@@ -230,6 +245,9 @@ def dump_sources(registry: Registry) -> str:
             doc.setdefault("vk", {}).setdefault("communities", []).append({**entry, "place": s.place_hint, "comments": s.comments})
         elif s.platform == "vk":
             doc.setdefault("vk", {}).setdefault("searches", []).append({"query": s.handle, "place": s.place_hint})
+        elif s.kind == "account":
+            doc.setdefault("telegram", {}).setdefault("account", {}).setdefault("chats", []).append(
+                {"chat": int(s.handle) if s.handle.lstrip("-").isdigit() else s.handle, "place": s.place_hint})
         elif s.kind == "bot":
             doc.setdefault("telegram", {})["bot"] = {"places": dict(s.chat_places)} if s.chat_places else True
         elif s.platform == "ok":

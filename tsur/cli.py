@@ -202,6 +202,23 @@ def cmd_collect(args) -> int:
     return 1 if args.once and (totals["pending"] or totals["stopped"]) else 0
 
 
+def cmd_telegram_login(args) -> int:
+    import asyncio
+
+    from intake.telegram_account import login, session_path
+
+    s = _settings()
+    if not (s.telegram_api_id and s.telegram_api_hash):
+        raise CommandError("set TSUR_TELEGRAM_API_ID and TSUR_TELEGRAM_API_HASH (an application of the account at my.telegram.org)")
+    session = session_path(s.data_dir)
+    who = asyncio.run(login(session, s.telegram_api_id, s.telegram_api_hash))
+    file = session.with_name(session.name + ".session")
+    if file.exists():
+        file.chmod(0o600)
+    _say(f"authorised as {who}; the session is in {file} (mode 0600): `tsur collect` reads telegram.account chats with it")
+    return 0
+
+
 # ---------------------------------------------------------------- enrichment
 REFUSED = 3     # `train-sectors --publish-if-better`: the candidate scored worse, nothing published
 
@@ -633,6 +650,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="read every source up to now, wait until the worker stored it, then exit (1 if something was not stored)")
     sp.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1:PORT/metrics")
     sp.set_defaults(func=cmd_collect)
+    sp = sub.add_parser("telegram-login", help="authorise the Telegram account the collector reads chats with (MTProto)",
+                        description="Log in once, interactively (phone number, the code Telegram sends, the 2FA password if set), "
+                                    "with TSUR_TELEGRAM_API_ID and TSUR_TELEGRAM_API_HASH; the session is kept in "
+                                    "<data dir>/secrets/telegram-account.session for telegram.account sources (docs/intake.md).")
+    sp.set_defaults(func=cmd_telegram_login)
     sp = sub.add_parser("train-sectors", help="train the sector and complaint models from the labelled corpus",
                         description="Train the 'what' models reproducibly from nlp/corpus (training split only), print accuracy, "
                         "macro-F1 and the confusion matrix on the held-out split, and save nlp/models/what.json + what.npz (JSON and arrays, no pickle).")

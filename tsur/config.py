@@ -164,6 +164,8 @@ class Settings:
     telegram_rps: float = 1.0
     collect_confirm_timeout: float = 300.0
     telegram_bot_token: str = field(default="", repr=False)   # TSUR_TELEGRAM_BOT_TOKEN
+    telegram_api_id: int = 0                                  # TSUR_TELEGRAM_API_ID (an account over MTProto)
+    telegram_api_hash: str = field(default="", repr=False)    # TSUR_TELEGRAM_API_HASH
     telegram_bot_api_url: str = "https://api.telegram.org"
     ok_app_key: str = ""                # TSUR_OK_APP_KEY: the OK application's public key
     ok_app_secret: str = field(default="", repr=False)   # TSUR_OK_APP_SECRET
@@ -251,6 +253,8 @@ class Settings:
             telegram_rps=_float(env, "TSUR_TELEGRAM_RPS", 1.0, 0.01, 1000),
             collect_confirm_timeout=_float(env, "TSUR_COLLECT_CONFIRM_TIMEOUT", 300.0, 1, 86400),
             telegram_bot_token=(env.get("TSUR_TELEGRAM_BOT_TOKEN") or "").strip(),
+            telegram_api_id=_int(env, "TSUR_TELEGRAM_API_ID", 0, 0, 2**31 - 1),
+            telegram_api_hash=(env.get("TSUR_TELEGRAM_API_HASH") or "").strip(),
             telegram_bot_api_url=_base_url(env, "TSUR_TELEGRAM_BOT_API_URL", "https://api.telegram.org"),
             ok_app_key=(env.get("TSUR_OK_APP_KEY") or "").strip(),
             ok_app_secret=(env.get("TSUR_OK_APP_SECRET") or "").strip(),

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import tsur_cmd
 
-COMMANDS = ["demo", "migrate", "broker", "worker", "sample", "ingest", "collect", "query", "doctor", "airflow"]
+COMMANDS = ["demo", "migrate", "broker", "worker", "sample", "ingest", "collect", "telegram-login", "query", "doctor", "airflow"]
 
 
 def run(args, env, timeout=120):

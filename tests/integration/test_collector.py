@@ -7,7 +7,7 @@ import json
 import random
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -213,6 +213,85 @@ def test_bot_updates_are_asked_from_the_confirmed_position_so_a_broker_loss_lose
     assert place == "Усть-Лабинск"
     cursor = stack.query("SELECT argMax(position, updated_at) FROM collector_cursors WHERE source_key = 'telegram:bot:updates'")
     assert cursor == [(1152,)]
+
+
+class StandInMessage:
+    def __init__(self, id: int, text: str, date: datetime, chat_id: int, sender_id: int | None = 77):
+        self.id, self.message, self.date, self.chat_id, self.sender_id = id, text, date, chat_id, sender_id
+
+
+class StandInClient:
+    """Telethon's TelegramClient at the boundary the collector uses (MTProto cannot be faked locally)."""
+
+    def __init__(self, chats: dict, authorised: bool = True, flood_first: int = 0):
+        self.chats, self.authorised, self.flood_left, self.calls = chats, authorised, flood_first, []
+
+    async def connect(self):
+        return None
+
+    async def disconnect(self):
+        return None
+
+    async def is_user_authorized(self):
+        return self.authorised
+
+    async def iter_messages(self, entity, reverse=False, limit=None, min_id=None, offset_date=None):
+        from telethon import errors
+
+        self.calls.append((entity, min_id, offset_date))
+        if self.flood_left:
+            self.flood_left -= 1
+            raise errors.FloodWaitError(request=None, capture=1)
+        if entity not in self.chats:
+            raise ValueError(f'Cannot find any entity corresponding to "{entity}"')
+        for m in sorted(self.chats[entity], key=lambda m: m.id):
+            if (min_id is None or m.id > min_id) and (offset_date is None or m.date >= offset_date):
+                yield m
+
+
+def test_account_chats_over_mtproto_at_the_library_boundary(stack):
+    now = datetime.now(timezone.utc)
+    chats = {"ustlabinsk_chat": [StandInMessage(k, f"Нет воды в доме {k}", now - timedelta(minutes=60 - k), -1001) for k in range(1, 41)],
+             -100777: [StandInMessage(5, "Яма у школы", now - timedelta(minutes=5), -100777)]}
+    chats["ustlabinsk_chat"].append(StandInMessage(41, "", now, -1001))                          # a photo without a caption
+    chats["ustlabinsk_chat"].append(StandInMessage(0, "Очень старое", now - timedelta(days=30), -1001))
+    client = StandInClient(chats, flood_first=1)
+    reg = parse_sources({"region": REGION, "poll_seconds": 0.1, "telegram": {"account": {"chats": [
+        {"chat": "ustlabinsk_chat", "place": "Усть-Лабинск"}, {"chat": -100777}, {"chat": "no_such_chat"}]}}})
+    ep = Endpoints(account_client=lambda: client)
+    stack.start_worker()
+    messages: list[str] = []
+
+    async def until_stored(target):
+        stop = asyncio.Event()
+        async with Collector(stack.s, reg, ep, say=messages.append) as col:
+            for st in col.states:
+                st.resume = True
+            task = asyncio.create_task(col.run(stop=stop))
+            deadline = time.monotonic() + 90
+            while col.confirmed < target and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.5)
+            stop.set()
+            return await task
+
+    totals = asyncio.run(until_stored(41))
+    ids = stored_ids(stack)
+    assert ids == {f"ustlabinsk_chat/{k}" for k in range(1, 41)} | {"-100777_5"}, totals
+    assert totals["errors"].get("account_flood_wait") == 1 and totals["stopped"] == ["telegram:account:no_such_chat"]
+    (url, place), = stack.query("SELECT url, place_hint FROM posts_raw FINAL WHERE source_post_id = 'ustlabinsk_chat/3'")
+    assert url == "https://t.me/ustlabinsk_chat/3" and place == "Усть-Лабинск"
+    chats["ustlabinsk_chat"].append(StandInMessage(42, "Снова нет воды", now, -1001))
+    client.calls.clear()
+    totals = asyncio.run(until_stored(1))
+    assert "ustlabinsk_chat/42" in stored_ids(stack) and totals["published"] == 1
+    assert ("ustlabinsk_chat", 41, None) in client.calls                  # resumed after the newest message read
+
+    locked = StandInClient(chats, authorised=False)
+    messages.clear()
+    totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=Endpoints(account_client=lambda: locked), say=messages.append,
+                                 confirm_wait=5))
+    assert len(totals["stopped"]) == 3 and any("tsur telegram-login" in m for m in messages)
 
 
 def test_search_and_a_channel_without_public_preview(stack):

@@ -25,6 +25,11 @@ telegram:
   channels:
     - name: "@ustlabinsk24"
       place: Усть-Лабинск
+  account:
+    chats:
+      - chat: -1009876543210
+      - chat: "@kuban_chat"
+        place: Краснодар
   bot:
     places:
       -1001234567890: Усть-Лабинск
@@ -41,13 +46,15 @@ def test_a_good_registry_round_trips(tmp_path):
     path.write_text(GOOD, encoding="utf-8")
     reg = load_sources(path)
     assert [s.key for s in reg.sources] == ["vk:wall:-12345", "vk:wall:podslushano_ul", "vk:search:нет воды",
-                                            "telegram:channel:ustlabinsk24", "telegram:bot:updates", "ok:group:54321987654321"]
+                                            "telegram:channel:ustlabinsk24", "telegram:account:-1009876543210",
+                                            "telegram:account:kuban_chat", "telegram:bot:updates", "ok:group:54321987654321"]
     assert reg.backfill_days == 2 and reg.poll_seconds == 30 and reg.region == "Краснодарский край"
     assert reg.sources[0].comments and not reg.sources[1].comments and reg.sources[0].place_hint == "Усть-Лабинск"
-    assert [s.key for s in reg.for_platform("telegram")] == ["telegram:channel:ustlabinsk24", "telegram:bot:updates"]
-    bot = reg.sources[4]
+    assert [s.key for s in reg.for_platform("telegram")] == ["telegram:channel:ustlabinsk24", "telegram:account:-1009876543210",
+                                                             "telegram:account:kuban_chat", "telegram:bot:updates"]
+    bot = reg.sources[6]
     assert bot.place_of("-1001234567890") == "Усть-Лабинск" and bot.place_of("KUBAN_chat") == "Краснодар" and bot.place_of("x") == ""
-    assert [s.needs for s in reg.sources] == ["vk", "vk", "vk", "", "bot", "ok"]
+    assert [s.needs for s in reg.sources] == ["vk", "vk", "vk", "", "account", "account", "bot", "ok"]
     path.write_text(dump_sources(reg), encoding="utf-8")
     assert load_sources(path) == reg
 
@@ -63,6 +70,7 @@ def test_a_good_registry_round_trips(tmp_path):
     ({"region": "X", "telegram": {"channels": [{"name": "abcdef"}, {"name": "abcdef"}]}}, "listed twice"),
     ({"region": "X", "fb": {}}, "unknown keys fb"),
     ({"region": "X", "telegram": {"bot": "yes"}}, "telegram.bot: true, or a mapping"),
+    ({"region": "X", "telegram": {"account": {"chats": [{"chat": "a b"}]}}}, "public name or its numeric id"),
     ({"region": "X", "ok": {"groups": [{"id": "club1"}]}}, "the group's number"),
     ({"region": "X", "poll_seconds": -1, "telegram": {"channels": [{"name": "abcdef"}]}}, "poll_seconds"),
     ({"region": "X"}, "no sources"),
