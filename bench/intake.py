@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,26 +58,13 @@ def main() -> None:
     ap.add_argument("--poll", type=float, default=1.0)
     args = ap.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="tsur-bench-intake-"))
-    os.environ.update({"TSUR_DATA_DIR": str(data), "TSUR_BROKER_PORT": "19492", "TSUR_WORKER_WEB_PORT": "16492",
-                       "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4"})
-    os.environ.setdefault("TSUR_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "data" / "cache"))
+    from bench.local_stack import start_local_stack
+    from warehouse.session import warehouse_session
     from intake.collector import Collector, Endpoints
     from intake.replay_server import Replay
-    from streams.topics import ensure_topics
     from tsur import processes
-    from tsur.broker import broker_argv
-    from tsur.config import Settings
-    from warehouse.migrations import migrate
-    from warehouse.session import warehouse_session
 
-    s = Settings.from_env()
-    with warehouse_session(s.clickhouse_dsn) as c:
-        migrate(c, log=lambda m: None)
-    broker = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
-    while not processes.port_open("127.0.0.1", s.broker_port):
-        time.sleep(0.1)
-    ensure_topics(s)
+    s, broker, data = start_local_stack("tsur-bench-intake-", 19492, 16492)
     children = [broker]
     try:
         # 1. throughput: everything visible at once, publish only

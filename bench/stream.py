@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -25,26 +24,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=20)
     args = ap.parse_args()
 
-    data = Path(tempfile.mkdtemp(prefix="tsur-bench-"))
-    os.environ.update({"TSUR_DATA_DIR": str(data), "TSUR_BROKER_PORT": "19392", "TSUR_WORKER_WEB_PORT": "16392",
-                       "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4"})
-    os.environ.setdefault("TSUR_CACHE_DIR", str(Path(__file__).resolve().parents[1] / "data" / "cache"))
+    from bench.local_stack import start_local_stack
+    from warehouse.session import warehouse_session
     from intake.producer import publish
     from intake.sample import generate
     from tsur import processes
-    from tsur.broker import broker_argv
-    from tsur.config import Settings
-    from streams.topics import ensure_topics
-    from warehouse.migrations import migrate
-    from warehouse.session import warehouse_session
 
-    s = Settings.from_env()
-    with warehouse_session(s.clickhouse_dsn) as c:
-        migrate(c, log=lambda m: None)
-    broker = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
-    while not processes.port_open("127.0.0.1", s.broker_port):
-        time.sleep(0.1)
-    ensure_topics(s)
+    s, broker, data = start_local_stack("tsur-bench-", 19392, 16392)
     posts = list(generate("Краснодарский край", 14, 7, per_day=max(50, args.posts // 14)))[: args.posts]
     payloads = [json.dumps(p, ensure_ascii=False).encode() for p in posts]
 

@@ -34,7 +34,8 @@ from intake.adapters import ok_topic, telegram_update, vk_comment, vk_post
 from intake.producer import new_producer, send_all
 from intake.raw_post import Rejection, parse_raw_post, post_id_for
 from intake.sources import Registry, Source
-from intake.vk_api import DEFAULT_API_URL, Pacer, TransportError, VKClient, VKError, classify
+from intake.http_json import Pacer, TransportError
+from intake.vk_api import DEFAULT_API_URL, VKClient, VKError, classify
 
 MAX_PAGES = 200                  # per poll of one source: a bound on one catch-up (20,000 VK posts)
 RETRY_BACKOFF = (1, 2, 5, 10, 30, 60)

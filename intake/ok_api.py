@@ -13,12 +13,11 @@ HTTP 5xx, network errors and malformed JSON → retry after a backoff.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
 import httpx
 
-from intake.vk_api import Pacer, TransportError
+from intake.http_json import Pacer, TransportError, post_form
 
 DEFAULT_API_URL = "https://api.ok.ru/fb.do"
 STOP_CODES = {102, 103, 104}
@@ -61,18 +60,7 @@ class OKClient:
         form.update(application_key=self.app_key, method=method, format="json")
         form["sig"] = signature(form, self.token, self.secret_key)
         form["access_token"] = self.token
-        try:
-            r = await self.http.post(self.api_url, data=form)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{method}: {type(exc).__name__}", "network") from None
-        if r.status_code >= 400:
-            raise TransportError(f"{method}: HTTP {r.status_code}", f"http_{r.status_code}")
-        try:
-            doc = json.loads(r.content)
-        except ValueError:
-            raise TransportError(f"{method}: the answer is not JSON", "bad_json") from None
-        if not isinstance(doc, dict):
-            raise TransportError(f"{method}: the answer is not a JSON object", "bad_json")
+        doc = await post_form(self.http, self.api_url, form, method)
         if "error_code" in doc:
             code = doc["error_code"]
             raise OKError(code if isinstance(code, int) else -1, str(doc.get("error_msg", "no message"))[:200])

@@ -230,9 +230,7 @@ class Replay:
         return None
 
     async def vk(self, request: web.Request) -> web.Response:
-        params = dict(request.query)
-        if request.method == "POST":
-            params.update(await request.post())
+        params = await _params(request)
         with self.lock:
             self.requests += 1
             self.vk_requests += 1
@@ -327,9 +325,7 @@ class Replay:
     async def ok(self, request: web.Request) -> web.Response:
         from intake.ok_api import signature
 
-        params = dict(request.query)
-        if request.method == "POST":
-            params.update(await request.post())
+        params = await _params(request)
         with self.lock:
             self.requests += 1
         token = params.pop("access_token", "")
@@ -352,9 +348,7 @@ class Replay:
 
     # -- Telegram Bot API ----------------------------------------------------------------------
     async def bot(self, request: web.Request) -> web.Response:
-        params = dict(request.query)
-        if request.method == "POST":
-            params.update(await request.post())
+        params = await _params(request)
         with self.lock:
             self.requests += 1
             if self.faults.token_expired or request.match_info["token"] != self.bot_token:
@@ -399,6 +393,14 @@ class Replay:
         app.router.add_route("*", "/bot{token}/getUpdates", self.bot)
         app.router.add_post("/_control", self.control)
         return app
+
+
+async def _params(request: web.Request) -> dict:
+    """Query and (for POST) form parameters, as the platforms accept both."""
+    params = dict(request.query)
+    if request.method == "POST":
+        params.update(await request.post())
+    return params
 
 
 class _VKFail(Exception):

@@ -15,7 +15,7 @@ import json
 
 import httpx
 
-from intake.vk_api import TransportError
+from intake.http_json import TransportError
 
 DEFAULT_API_URL = "https://api.telegram.org"
 

@@ -14,12 +14,11 @@ Only what the collector needs: ``wall.get``, ``wall.getComments``, ``newsfeed.se
 """
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 from dataclasses import dataclass
 
 import httpx
+
+from intake.http_json import Pacer, TransportError, post_form
 
 API_VERSION = "5.199"
 DEFAULT_API_URL = "https://api.vk.com/method"
@@ -36,14 +35,6 @@ class VKError(Exception):
         self.message = message
 
 
-class TransportError(Exception):
-    """The request did not give a usable answer (network, HTTP status, malformed JSON); retry."""
-
-    def __init__(self, reason: str, code: str):
-        super().__init__(reason)
-        self.code = code          # for metrics: "http_503", "network", "bad_json"
-
-
 def classify(exc: Exception) -> str:
     """What the collector does after this error: "retry", "pause", "stop" or "skip"."""
     if isinstance(exc, VKError):
@@ -55,22 +46,6 @@ def classify(exc: Exception) -> str:
             return "skip"
         return "retry"
     return "retry"
-
-
-class Pacer:
-    """At most ``rps`` request starts per second (shared by every request of one token)."""
-
-    def __init__(self, rps: float):
-        self.interval = 1.0 / rps
-        self.next_at = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            if self.next_at > now:
-                await asyncio.sleep(self.next_at - now)
-            self.next_at = max(now, self.next_at) + self.interval
 
 
 @dataclass
@@ -86,18 +61,7 @@ class VKClient:
             await self.pacer.wait()
         form = {k: str(v) for k, v in params.items() if v is not None}
         form.update(access_token=self.token, v=API_VERSION)
-        try:
-            r = await self.http.post(f"{self.api_url}/{method}", data=form)
-        except httpx.HTTPError as exc:
-            raise TransportError(f"{method}: {type(exc).__name__}", "network") from None
-        if r.status_code >= 400:
-            raise TransportError(f"{method}: HTTP {r.status_code}", f"http_{r.status_code}")
-        try:
-            doc = json.loads(r.content)
-        except ValueError:
-            raise TransportError(f"{method}: the answer is not JSON", "bad_json") from None
-        if not isinstance(doc, dict):
-            raise TransportError(f"{method}: the answer is not a JSON object", "bad_json")
+        doc = await post_form(self.http, f"{self.api_url}/{method}", form, method)
         if "error" in doc:
             err = doc["error"] if isinstance(doc["error"], dict) else {}
             code = err.get("error_code")

@@ -642,8 +642,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("collect", help="poll VK, Telegram and OK sources and publish new posts to posts.raw",
                         description="Poll the source registry (TSUR_SOURCES, default <data dir>/sources.yaml; docs/intake.md): "
                                     "VK walls with their comments and VK searches (TSUR_VK_TOKEN), Telegram public channels "
-                                    "(web preview), OK groups (TSUR_OK_APP_KEY, TSUR_OK_APP_SECRET, TSUR_OK_TOKEN). "
-                                    "Resumes from what the warehouse stored; runs until stopped.")
+                                    "(web preview), an account's chats (TSUR_TELEGRAM_API_ID/_API_HASH, `tsur telegram-login`) "
+                                    "and the bot's chats (TSUR_TELEGRAM_BOT_TOKEN), OK groups (TSUR_OK_APP_KEY, "
+                                    "TSUR_OK_APP_SECRET, TSUR_OK_TOKEN). Sources without their credentials are left out "
+                                    "with a warning. Resumes from what the warehouse stored; runs until stopped.")
     sp.add_argument("--sources", help="the registry file (default TSUR_SOURCES or <data dir>/sources.yaml)")
     sp.add_argument("--platform", choices=["vk", "telegram", "ok"], help="only this platform's sources")
     sp.add_argument("--once", action="store_true",

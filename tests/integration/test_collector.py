@@ -294,6 +294,23 @@ def test_account_chats_over_mtproto_at_the_library_boundary(stack):
     assert len(totals["stopped"]) == 3 and any("tsur telegram-login" in m for m in messages)
 
 
+def test_huge_posts_are_stored_or_dead_lettered_and_never_stall_the_source(stack):
+    now = int(time.time())
+    replay = Replay(TOKEN)
+    wall = replay.wall(-3001, "Жалобы")
+    big = replay.add(wall, "Нет воды. " + "Очень длинная жалоба про подъезд и двор. " * 2000, now - 300)       # ≈ 84,000 characters
+    huge = replay.add(wall, "Нет света. " + "Слишком длинный текст " * 6000, now - 200)                        # > 100,000: rejected
+    after = replay.add(wall, "Обычная жалоба на мусор", now - 100)
+    stack.start_worker()
+    reg = registry(owners=(-3001,), channels=(), comments=False)
+    with ReplayThread(replay) as server:
+        totals = asyncio.run(collect(stack.s, reg, once=True, endpoints=endpoints(server.url), say=lambda m: None, confirm_wait=60))
+    assert totals["published"] == 3 and totals["pending"] == 0, totals            # the rejected one is not waited for
+    assert stored_ids(stack) == {f"-3001_{big.id}", f"-3001_{after.id}"}
+    dead = stack.read_topic(stack.s.topics["posts_dlq"], 1)
+    assert any("longer than" in json.dumps(d, ensure_ascii=False) for d in dead), dead[:1]
+
+
 def test_search_and_a_channel_without_public_preview(stack):
     now = int(time.time())
     replay = Replay(TOKEN)

@@ -7,7 +7,8 @@ from intake.adapters import vk_comment
 from intake.replay_server import _tg_html, Item
 from intake.sources import SourcesError, dump_sources, load_sources, parse_sources
 from intake.telegram_web import channel_post, parse_page
-from intake.vk_api import TransportError, VKError, classify
+from intake.http_json import TransportError
+from intake.vk_api import VKError, classify
 
 GOOD = """
 region: Краснодарский край
