@@ -387,20 +387,26 @@ def _status_table(state: dict) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r[:4], widths)) + "  " + r[4] for r in rows)
 
 
-def _collector_table(s: Settings) -> str:
-    """The collectors' sources (their state files): status, last poll, lag, published, errors."""
+def _collector_sources(s: Settings) -> list[dict]:
+    """Every collected source as the collectors last wrote it (<data dir>/run/collector*.json)."""
     from intake.collector import state_file
 
-    rows = [("source", "status", "last poll", "lag s", "published", "errors / problem")]
+    out = []
     for platform in ("vk", "telegram", "ok", None):
         try:
-            doc = json.loads(state_file(s, platform).read_text())
+            out += json.loads(state_file(s, platform).read_text()).get("sources", [])
         except (OSError, ValueError):
             continue
-        for x in doc.get("sources", []):
-            errors = ", ".join(f"{k} {v}" for k, v in sorted(x.get("errors", {}).items()))
-            rows.append((x["key"], x["status"], (x.get("last_poll") or "-")[11:19], str(x.get("lag_s", "")), str(x.get("published", 0)),
-                         x.get("problem") or errors))
+    return out
+
+
+def _collector_table(s: Settings) -> str:
+    """The collectors' sources: status, last poll, lag, published, errors or the problem."""
+    rows = [("source", "status", "last poll", "lag s", "published", "errors / problem")]
+    for x in _collector_sources(s):
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(x.get("errors", {}).items()))
+        rows.append((x["key"], x["status"], (x.get("last_poll") or "-")[11:19], str(x.get("lag_s", "")), str(x.get("published", 0)),
+                     x.get("problem") or errors))
     if len(rows) == 1:
         return ""
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
@@ -469,7 +475,7 @@ def cmd_status(args) -> int:
         _say(f"tsur is not running (data dir {s.data_dir}); start it with `tsur up`")
         return 3
     if args.json:
-        print(json.dumps(state, ensure_ascii=False, indent=1))
+        print(json.dumps({**(state or {}), "collected_sources": _collector_sources(s)}, ensure_ascii=False, indent=1))
     elif state:
         _say(f"supervisor pid {pid}, phase {state['phase']}, up since {state['started_at'][:19]} UTC, updated {state['updated_at'][11:19]}")
         print(_status_table(state))

@@ -66,6 +66,8 @@ def test_up_schedule_restart_down(tsur_env, settings):
         time.sleep(3)
         status = _tsur(env, "status").stdout
         assert "telegram:channel:ustlabinsk24" in status and " ok " in status, status
+        collected = json.loads(_tsur(env, "status", "--json").stdout)["collected_sources"]
+        assert [(x["key"], x["status"], x["published"]) for x in collected] == [("telegram:channel:ustlabinsk24", "ok", 12)]
 
         # posts arrive through the supervised broker and worker
         now = datetime.now(timezone.utc)
