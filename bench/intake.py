@@ -103,7 +103,7 @@ def main() -> None:
         children.append(serve(live, data / "live.jsonl", 18782, s.logs_dir, in_time=True))
         ep2 = Endpoints("http://127.0.0.1:18782/method", "http://127.0.0.1:18782", mirror2.token, vk_rps=10000, telegram_rps=10000)
 
-        async def latency() -> tuple[list[float], dict]:
+        async def latency() -> dict:
             stop = asyncio.Event()
             async with Collector(s, reg2, ep2, say=lambda m: None) as col:
                 for st in col.states:
@@ -116,9 +116,9 @@ def main() -> None:
                     await asyncio.sleep(0.5)
                 stop.set()
                 totals = await task
-                return [], totals
+                return totals
 
-        _, totals2 = asyncio.run(latency())
+        totals2 = asyncio.run(latency())
         import urllib.request
 
         with urllib.request.urlopen(f"http://127.0.0.1:{s.worker_web_port}/metrics", timeout=10) as r:

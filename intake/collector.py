@@ -138,7 +138,6 @@ class Collector:
         # never wait for the collector
         self.lease = WarehouseLease(settings.clickhouse_dsn, settings.warehouse_lock_timeout, linger=0.0)
         self.state_path = state_path
-        self.started = time.monotonic()
         self.producer = None
         self.http: httpx.AsyncClient | None = None
         self.vk: VKClient | None = None
@@ -149,9 +148,6 @@ class Collector:
         self._slots = asyncio.Semaphore(CONCURRENT_POLLS)
         self.published = 0
         self.confirmed = 0
-        self.recent: deque = deque(maxlen=600)       # (monotonic, posts published)
-        self.latency: deque = deque(maxlen=5000)     # seconds from a post's time to its confirmation
-        self._created: dict[str, float] = {}         # post id → created_at (epoch) until confirmed
         self._cursor_rows: list[list] = []           # confirmed positions not yet written
         self._deletion_rows: list[list] = []         # posts no longer listed at their source, not yet written
 
@@ -326,11 +322,6 @@ class Collector:
                 self._cursor_rows = cursors + self._cursor_rows
                 self._deletion_rows = deletions + self._deletion_rows
                 raise
-        now_wall = time.time()
-        for i in stored:
-            created = self._created.pop(i, None)
-            if created is not None:
-                self.latency.append(now_wall - created)
         self.confirmed += len(stored)
         cursor_rows = []
         now = time.monotonic()
@@ -348,8 +339,6 @@ class Collector:
                 self.say(f"collector: {st.source.key}: {lost} published posts not stored after {self.confirm_timeout:.0f} s "
                          "(the broker lost them?): reading again from the confirmed position")
                 for p in st.pending:
-                    for i in p.ids:
-                        self._created.pop(i, None)
                     for post, lowest in p.comments.items():
                         st.comments_seen[post] = min(st.comments_seen.get(post, 0), lowest - 1)
                         st.comment_counts.pop(post, None)
@@ -658,12 +647,10 @@ class Collector:
             parsed = parse_raw_post(payload, _CHECK_KEY)
             if not isinstance(parsed, Rejection):          # a rejected post goes to the dead-letter topic
                 expected.add(parsed.post_id)
-                self._created[parsed.post_id] = parsed.created_at.timestamp()
         if payloads:
             await send_all(self.producer, self.topic, payloads)
         self.published += len(payloads)
         st.published += len(payloads)
-        self.recent.append((time.monotonic(), len(payloads)))
         if position is not None and (position != st.position or expected):
             st.pending.append(Pending(time.monotonic(), expected, position, dict(st.comment_floor)))
         st.comment_floor.clear()
