@@ -17,6 +17,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its waited-for children so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_stages(port: int) -> dict[str, float]:
+    """Seconds per batch stage so far, from the worker's /metrics (tsur_batch_stage_seconds_total)."""
+    import re
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    stages = {m[1]: float(m[2]) for m in re.finditer(r'tsur_batch_stage_seconds_total\{stage="(\w+)"\} ([0-9.]+)', text)}
+    batches = re.search(r"^tsur_batch_seconds_total ([0-9.]+)", text, re.M)
+    stages["(batches in all)"] = float(batches[1]) if batches else float("nan")
+    return stages
+
+
+def print_stages(stages: dict[str, float], posts: int, wall: float) -> None:
+    stages.pop("(batches in all)")
+    print(f"where the time goes (the {posts} posts of the throughput run, {wall:.1f} s; µs per post, share of the run):")
+    for stage, seconds in stages.items():
+        note = "  (runs while the next batch is validated and enriched)" if stage == "insert" else ""
+        print(f"  {stage:<13} {seconds / posts * 1e6:8.1f} µs  {seconds / wall:6.1%}{note}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=20000)
@@ -62,12 +88,17 @@ def main() -> None:
             n = stored()
             if n and first_t is None:
                 first_t, first_n = time.monotonic(), n
+                cpu0 = {"worker": cpu_seconds(worker.proc.pid), "broker": cpu_seconds(broker.proc.pid)}
             if n >= len(payloads):
                 break
             if not worker.alive():
                 raise SystemExit(f"worker died:\n{worker.tail(20)}")
             time.sleep(0.25)
-        e2e = (len(payloads) - first_n) / max(1e-9, time.monotonic() - first_t)
+        wall = max(1e-9, time.monotonic() - first_t)
+        e2e = (len(payloads) - first_n) / wall
+        busy = {k: (cpu_seconds(p.proc.pid) - cpu0[k]) / wall for k, p in (("worker", worker), ("broker", broker))}
+        time.sleep(1.0)                     # the last batch sends its messages after it is stored
+        stages = worker_stages(s.worker_web_port)
 
         # 3. latency at a fixed rate: the producer paces itself (tsur ingest --rate); post i is due
         # at t0 + i / rate, and its stored time is its enriched_at
@@ -93,6 +124,10 @@ def main() -> None:
         print(f"end-to-end one worker (raw -> enriched -> incidents -> ClickHouse): {e2e:,.0f} posts/s ({len(payloads)} posts)")
         print(f"latency produce -> enriched row written at {args.rate:.0f} posts/s for {args.seconds:.0f} s: "
               f"p50 {p50:.2f} s, p95 {p95:.2f} s ({len(lat)} posts; the INSERT itself adds its duration)")
+        print(f"share of the pass-through: {e2e / pass_rate:.0%}")
+        print(f"CPU cores busy during the throughput run ({os.cpu_count()} on this machine): worker {busy['worker']:.2f}, "
+              f"broker {busy['broker']:.2f}")
+        print_stages(stages, len(payloads), wall)
     finally:
         broker.stop()
 

@@ -2,29 +2,28 @@
 and municipality, GeoJSON for dashboards. Logic: reports.heatmap."""
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from reports import artifacts, heatmap, quality
-from reports.dag_defaults import check_input_task, daily_dag_args, regions, reports_dir
+from reports.dag_defaults import check_input_task, daily_dag_args, regions, report_day, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
 @dag(**daily_dag_args("heatmap_daily", "30 0 * * *", ["daily"], __doc__))
 def heatmap_daily_dag():
     @task
-    def build(region: str, ds=None) -> str:
+    def build(region: str, logical_date=None) -> str:
         with hook_client() as client:
-            n = heatmap.build(client, pendulum.parse(ds).date(), region)
+            n = heatmap.build(client, report_day(logical_date), region)
         if n == 0:
-            raise quality.DataQualityError(f"{region} {ds}: no heat-map cells although the day has complaints")
+            raise quality.DataQualityError(f"{region} {report_day(logical_date)}: no heat-map cells although the day has complaints")
         return region
 
     @task
-    def render(region: str, ds=None) -> list[str]:
+    def render(region: str, logical_date=None) -> list[str]:
         from geo.municipal_areas import MunicipalAreas
 
-        day = pendulum.parse(ds).date()
+        day = report_day(logical_date)
         out = artifacts.day_dir(reports_dir(), region, day)
         with hook_client() as client:
             files = heatmap.render(client, day, region, out, MunicipalAreas())

@@ -3,25 +3,24 @@
 Thin DAG: logic lives in reports.posts_daily; ClickHouse comes from warehouse.airflow_hook."""
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from reports import posts_daily
-from reports.dag_defaults import daily_dag_args
+from reports.dag_defaults import daily_dag_args, report_day
 from warehouse.airflow_hook import hook_client
 
 
 @dag(**daily_dag_args("posts_daily", "15 0 * * *", ["daily"], __doc__))
 def posts_daily_dag():
     @task
-    def build(ds=None) -> int:
-        day = pendulum.parse(ds).date()
+    def build(logical_date=None) -> int:
+        day = report_day(logical_date)
         with hook_client() as client:
             return posts_daily.build(client, day)
 
     @task
-    def quality_check(rows: int, ds=None) -> dict:
-        day = pendulum.parse(ds).date()
+    def quality_check(rows: int, logical_date=None) -> dict:
+        day = report_day(logical_date)
         with hook_client() as client:
             return posts_daily.check(client, day)
 

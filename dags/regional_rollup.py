@@ -3,11 +3,10 @@ regional centre — totals by sector, fair SLA ranking, trends, the heat map. Lo
 Runs after sla_daily and heatmap_daily of the same day (its quality check fails otherwise)."""
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
 
 from reports import artifacts, rollup
-from reports.dag_defaults import daily_dag_args, regions, reports_dir
+from reports.dag_defaults import daily_dag_args, regions, report_day, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
@@ -15,8 +14,8 @@ def make(dag_id: str, cron: str, period_days: int):
     @dag(**daily_dag_args(dag_id, cron, ["daily" if period_days == 1 else "weekly"], __doc__))
     def rollup_dag():
         @task
-        def report(region: str, ds=None) -> list[str]:
-            day = pendulum.parse(ds).date()
+        def report(region: str, logical_date=None) -> list[str]:
+            day = report_day(logical_date)
             out = artifacts.day_dir(reports_dir(), region, day)
             with hook_client() as client:
                 files = rollup.build_report(client, day, region, out, period_days)

@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import os
 
-import pendulum
 from airflow.sdk import dag, task
 
 from reports import artifacts, sla
-from reports.dag_defaults import check_input_task, daily_dag_args, regions, reports_dir
+from reports.dag_defaults import check_input_task, daily_dag_args, regions, report_day, reports_dir
 from warehouse.airflow_hook import hook_client
 
 
 @dag(**daily_dag_args("sla_daily", "45 0 * * *", ["daily"], __doc__))
 def sla_daily_dag():
     @task
-    def build(region: str, ds=None) -> str:
+    def build(region: str, logical_date=None) -> str:
         with hook_client() as client:
-            sla.build(client, pendulum.parse(ds).date(), region)
+            sla.build(client, report_day(logical_date), region)
         return region
 
     @task
-    def render_and_deliver(region: str, ds=None) -> dict:
+    def render_and_deliver(region: str, logical_date=None) -> dict:
         from reports.delivery import Recipients, send_with_airflow
 
-        day = pendulum.parse(ds).date()
+        day = report_day(logical_date)
         out = artifacts.day_dir(reports_dir(), region, day)
         with hook_client() as client:
             reports = sla.render(client, day, region, out)

@@ -3,7 +3,7 @@ Deadline Alerts. Read from the environment; no Airflow import unless a Deadline 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from reports.alerting import notify_failure
@@ -47,6 +47,18 @@ def deadline(dag_id: str):
     )
 
 
+REPORT_TZ = "Europe/Moscow"
+
+
+def report_day(logical_date) -> date:
+    """The day a run of a daily product reports: the Moscow calendar date of its logical date (for a
+    scheduled run, the start of its data interval). Airflow's ``ds`` is the UTC date of the logical
+    date, a day early for every schedule in Moscow time that starts before 03:00."""
+    from zoneinfo import ZoneInfo
+
+    return logical_date.astimezone(ZoneInfo(REPORT_TZ)).date()
+
+
 def daily_dag_args(dag_id: str, cron: str, tags: list[str], doc: str | None) -> dict:
     """The @dag arguments every daily product shares: data-interval timetable in Moscow time (the
     run for day D starts after D ends; TSUR_SCHEDULE_<DAG_ID> overrides the cron), catch-up, one
@@ -55,8 +67,8 @@ def daily_dag_args(dag_id: str, cron: str, tags: list[str], doc: str | None) -> 
     from airflow.timetables.interval import CronDataIntervalTimetable
 
     cron = os.environ.get(f"TSUR_SCHEDULE_{dag_id.upper()}") or cron      # e.g. a short schedule in tests
-    return dict(dag_id=dag_id, schedule=CronDataIntervalTimetable(cron, timezone="Europe/Moscow"),
-                start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Moscow"), catchup=catchup(), max_active_runs=1,
+    return dict(dag_id=dag_id, schedule=CronDataIntervalTimetable(cron, timezone=REPORT_TZ),
+                start_date=pendulum.datetime(2026, 1, 1, tz=REPORT_TZ), catchup=catchup(), max_active_runs=1,
                 default_args=DEFAULT_ARGS, tags=["tsur", *tags], deadline=deadline(dag_id), doc_md=doc)
 
 
@@ -65,14 +77,12 @@ def check_input_task():
     from airflow.sdk import task
 
     @task
-    def check_input(region: str, ds=None) -> str:
-        import pendulum
-
+    def check_input(region: str, logical_date=None) -> str:
         from reports import quality
         from warehouse.airflow_hook import hook_client
 
         with hook_client() as client:
-            quality.check_day_input(client, pendulum.parse(ds).date(), region)
+            quality.check_day_input(client, report_day(logical_date), region)
         return region
 
     return check_input

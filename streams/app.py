@@ -32,8 +32,8 @@ import faust
 from streams import state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
-from streams.pipeline import (INCIDENT_COLUMNS, apply_corrections, enrich_batch, incident_message, parse_batch,
-                              payload_preview, rerouted_row)
+from streams.pipeline import (INCIDENT_COLUMNS, apply_corrections, assign_incidents, enrich_posts, incident_message,
+                              parse_batch, payload_preview, rerouted_row)
 from streams.status_events import STATUS_COLUMNS, parse_status_event
 from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
@@ -147,6 +147,17 @@ async def until_stored(fn, *args) -> object:
             delay = min(delay * 2, RETRY_MAX)
 
 
+async def send_all(topic, messages: list[tuple[bytes, bytes]]) -> None:
+    """Hand (key, value) messages to the producer, which batches them per partition: straight to
+    Faust's producer (one call per message, not Faust's per-message FutureMessage and sensors,
+    ≈ 4× cheaper here). Like ``Topic.send``, this returns once they are queued for sending; the
+    rows they announce are stored already."""
+    name = topic.get_topic_name()
+    send = app.producer.send
+    for key, value in messages:
+        await send(name, key, value, None, None, None)
+
+
 def _known(post_ids: list[str]) -> dict[str, str]:
     return writer.run(lambda client: state.known_posts(client, post_ids))
 
@@ -164,65 +175,144 @@ async def on_partitions_assigned(app, assigned, **kwargs) -> None:
     core.partitions = mine
 
 
+def hold(events) -> None:
+    """Keep Faust from acknowledging these events when the agent takes the next batch: they are
+    acknowledged by ``release`` once stored (or dead-lettered), which may be after that."""
+    for e in events:
+        e.message.incref()
+
+
+def release(events) -> None:
+    """Acknowledge held events (their offsets may be committed now)."""
+    for e in events:
+        e.message.ack(app.consumer)
+
+
 @app.agent(posts_raw, concurrency=1)
 async def process_posts(stream):
-    """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts."""
+    """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts.
+
+    Two batches are in flight at a time: while batch N is written (and then its messages sent and
+    its events acknowledged, in ``store_batch``), batch N+1 is validated and enriched — the
+    warehouse works outside the GIL, enrichment inside it. Everything that reads or changes the
+    stream's state (the lookup of stored posts, incidents, tension) waits until batch N is stored,
+    so the batches change the state in order, as one at a time would."""
     await core.ready.wait()
-    async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_seconds):
-        if core.stale:
-            core.stale = False
-            await until_stored(core.rebuild_state)
-        payloads = [e.value for e in events]
-        t0 = time.perf_counter()
-        result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),
-                             settings.pseudonym_key, topic=posts_raw.get_topic_name())
-        for dead in result.dead_letters:
-            await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
+    writing: asyncio.Task | None = None         # batch N: stored, sent, acknowledged
+    try:
+        async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_seconds):
+            hold(events)
+            if core.stale:
+                writing = await finished(writing)
+                core.stale = False
+                await until_stored(core.rebuild_state)
+            payloads = [e.value for e in events]
+            t0 = time.perf_counter()
+            result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),
+                                 settings.pseudonym_key, topic=posts_raw.get_topic_name())
+            stages = {"parse": time.perf_counter() - t0}
+            t = time.perf_counter()
+            for dead in result.dead_letters:
+                await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
+            stages["dead_letters"] = time.perf_counter() - t
+            try:
+                enrichments = await asyncio.to_thread(enrich_posts, result, core.enricher)
+                t = time.perf_counter()
+                writing = await finished(writing)
+                stages["write_wait"] = time.perf_counter() - t
+                t = time.perf_counter()
+                known = await until_stored(_known, [p.post_id for p in result.posts])
+                now = datetime.now(timezone.utc)
+                stages["lookup"] = time.perf_counter() - t
+                await asyncio.to_thread(assign_incidents, result, enrichments, core.builder, core.route, known, now)
+                stages.update(result.seconds)
+                t = time.perf_counter()
+                found = [a for a in (core.tension.observe(k, sector, at) for k, sector, at in result.complaints) if a]
+                stages["tension"] = time.perf_counter() - t
+            except asyncio.CancelledError:
+                # nothing of this batch is acknowledged (held); spooled too, for a worker that starts
+                # before the broker re-delivers it
+                path = spool_payloads(payloads)
+                log.warning("stopping with %d unstored posts; spooled to %s for re-publishing", len(payloads), path)
+                raise
+            except Exception as exc:
+                await dead_letter_batch(events, exc)
+                release(events)
+                continue
+            writing = asyncio.create_task(store_batch(events, result, found, now, stages, t0))
+    except asyncio.CancelledError:
+        # stopping: the batch being written is cancelled too, and spools its posts (store_batch)
+        if writing is not None and not writing.done():
+            writing.cancel()
+            with contextlib.suppress(BaseException):
+                await writing
+        raise
+
+
+async def finished(writing: asyncio.Task | None) -> None:
+    """Wait for the batch in flight to be stored, sent and acknowledged."""
+    if writing is not None:
         try:
-            known = await until_stored(_known, [p.post_id for p in result.posts])
-            now = datetime.now(timezone.utc)
-            t1 = time.perf_counter()
-            await asyncio.to_thread(enrich_batch, result, core.enricher, core.builder, core.route, known, now)
-            enrich_s = time.perf_counter() - t1
-            found = [a for a in (core.tension.observe(k, s, t) for k, s, t in result.complaints) if a]
+            await writing
+        except Exception:       # store_batch handles its own errors; never blame the next batch for one
+            log.exception("writing the previous batch failed")
+    return None
 
-            def batches(client) -> list:
-                # operators' sector corrections of the incidents this batch continues, read in the
-                # session that writes them (another worker's correction is never overwritten)
-                continued = [i.incident_id for i in result.incidents if not i.is_new]
-                if continued:
-                    apply_corrections(result.incidents, state.corrections(client, continued), core.route)
-                return [("alerts", alert_rows(found, now), ALERT_COLUMNS)] + result.warehouse_batches(now)
 
-            await until_stored(writer.write, batches)
-        except asyncio.CancelledError:
-            # Faust acknowledges a taken batch when the agent stops; keep it so nothing is lost.
-            path = spool_payloads(payloads)
-            log.warning("stopping with %d unstored posts; spooled to %s for re-publishing", len(payloads), path)
-            raise
-        except Exception as exc:
-            # A bug (not a warehouse outage) must neither kill the agent nor lose the batch (Faust
-            # would acknowledge it when the agent restarts): every message goes to the DLQ with the reason.
-            log.exception("batch of %d posts failed; sending them to %s", len(events), posts_dlq.get_topic_name())
-            reason = f"internal error while processing: {type(exc).__name__}: {exc}"[:500]
-            now = datetime.now(timezone.utc).isoformat()
-            for e in events:
-                dead = {"reason": reason, "payload": payload_preview(e.value),
-                        "topic": posts_raw.get_topic_name(), "partition": e.message.partition,
-                        "offset": e.message.offset, "at": now}
-                await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
-            metrics.dead_letters += len(events)
-            continue
-        for inc in result.incidents:
-            inc.dirty = inc.is_new = False
-            await incidents_enriched.send(key=inc.incident_id.encode(),
-                                          value=json.dumps(incident_message(inc), ensure_ascii=False).encode())
-        for a in found:
-            await alerts.send(key=a.alert_id.encode(), value=json.dumps(a.to_json(), ensure_ascii=False).encode())
-        core.builder.evict()
-        metrics.batch(len(events), len(result.posts), len(result.dead_letters), len(result.incidents), len(found),
-                      enrich_s, time.perf_counter() - t0, writer.last_insert_seconds,
-                      [p.created_at for p in result.posts], [p.ingested_at for p in result.posts])
+async def dead_letter_batch(events, exc: Exception) -> None:
+    """A bug (not a warehouse outage) must neither kill the agent nor lose the batch: every message
+    goes to the DLQ with the reason."""
+    log.exception("batch of %d posts failed; sending them to %s", len(events), posts_dlq.get_topic_name(), exc_info=exc)
+    reason = f"internal error while processing: {type(exc).__name__}: {exc}"[:500]
+    now = datetime.now(timezone.utc).isoformat()
+    for e in events:
+        dead = {"reason": reason, "payload": payload_preview(e.value),
+                "topic": posts_raw.get_topic_name(), "partition": e.message.partition,
+                "offset": e.message.offset, "at": now}
+        await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
+    metrics.dead_letters += len(events)
+
+
+async def store_batch(events, result, found: list, now: datetime, stages: dict[str, float], t0: float) -> None:
+    """Write a batch to the warehouse (retrying while it is away), then publish its incidents and
+    alerts and acknowledge its events. Cancelled (the worker stops) before it is stored: the events
+    stay unacknowledged, so the broker delivers them again, and are spooled (a memory broker that
+    restarted has lost them)."""
+    def batches(client) -> list:
+        # operators' sector corrections of the incidents this batch continues, read in the
+        # session that writes them (another worker's correction is never overwritten)
+        continued = [i.incident_id for i in result.incidents if not i.is_new]
+        if continued:
+            apply_corrections(result.incidents, state.corrections(client, continued), core.route)
+        return [("alerts", alert_rows(found, now), ALERT_COLUMNS)] + result.warehouse_batches(now)
+
+    try:
+        t = time.perf_counter()
+        await until_stored(writer.write, batches)
+        stages["insert"] = time.perf_counter() - t
+    except asyncio.CancelledError:
+        path = spool_payloads([e.value for e in events])
+        log.warning("stopping with %d posts being written; spooled to %s for re-publishing", len(events), path)
+        raise
+    except Exception as exc:
+        await dead_letter_batch(events, exc)
+        release(events)
+        return
+    t = time.perf_counter()
+    messages = [(inc.incident_id.encode(), json.dumps(incident_message(inc), ensure_ascii=False).encode())
+                for inc in result.incidents]
+    for inc in result.incidents:
+        inc.dirty = inc.is_new = False
+    try:
+        await send_all(incidents_enriched, messages)
+        await send_all(alerts, [(a.alert_id.encode(), json.dumps(a.to_json(), ensure_ascii=False).encode()) for a in found])
+    except Exception as exc:    # the rows are stored (the system of record); the messages only announce them
+        log.warning("could not publish %d incident and %d alert messages of a stored batch: %s", len(messages), len(found), exc)
+    core.builder.evict()
+    release(events)
+    stages["send"] = time.perf_counter() - t
+    metrics.batch(len(events), len(result.posts), len(result.dead_letters), len(result.incidents), len(found),
+                  time.perf_counter() - t0, stages, [p.ingested_at for p in result.posts])
 
 
 @app.agent(incidents_status, concurrency=1)

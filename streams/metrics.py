@@ -6,6 +6,13 @@ from collections import deque
 from datetime import datetime, timezone
 
 
+# the stages of a batch of posts.raw, in order: validate; dead letters sent; enrichment (what +
+# where); waiting for the batch before to be stored; the lookup of posts already stored; incidents
+# (grouping, routing, deadlines); tension; the warehouse write (with the read of operators'
+# corrections; it runs while the next batch is validated and enriched); the output messages sent
+STAGES = ("parse", "dead_letters", "enrich", "write_wait", "lookup", "incidents", "tension", "insert", "send")
+
+
 class Metrics:
     def __init__(self):
         self.started = time.monotonic()
@@ -17,23 +24,22 @@ class Metrics:
         self.status_events = 0
         self.insert_retries = 0
         self.batches = 0
-        self.enrich_seconds = 0.0
         self.batch_seconds = 0.0
-        self.insert_seconds = 0.0
+        self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time of each stage of the batches, summed
         self.recent = deque(maxlen=120)                  # (monotonic time, events) for events/s
         self.latency = deque(maxlen=5000)                # seconds from ingest to stored
 
-    def batch(self, events: int, stored: int, dead: int, incidents: int, alerts: int, enrich_s: float, batch_s: float,
-              insert_s: float, created: list, ingested: list) -> None:
+    def batch(self, events: int, stored: int, dead: int, incidents: int, alerts: int, batch_s: float,
+              stages: dict[str, float], ingested: list) -> None:
         self.batches += 1
         self.posts_in += events
         self.posts_stored += stored
         self.dead_letters += dead
         self.incidents_touched += incidents
         self.alerts += alerts
-        self.enrich_seconds += enrich_s
         self.batch_seconds += batch_s
-        self.insert_seconds += insert_s
+        for stage, seconds in stages.items():
+            self.stage_seconds[stage] += seconds
         self.recent.append((time.monotonic(), events))
         now = datetime.now(timezone.utc)
         self.latency.extend((now - t).total_seconds() for t in ingested)
@@ -65,9 +71,13 @@ class Metrics:
         metric("status_events_total", "counter", "status events stored", self.status_events)
         metric("insert_retries_total", "counter", "ClickHouse insert retries", self.insert_retries)
         metric("events_per_second", "gauge", "posts per second over the last batches", round(self.rate(), 2))
-        per_post = self.enrich_seconds / self.posts_in if self.posts_in else 0.0
+        per_post = self.stage_seconds["enrich"] / self.posts_in if self.posts_in else 0.0
         metric("enrichment_seconds_per_post", "gauge", "mean enrichment time per post", f"{per_post:.6f}")
         metric("batch_seconds_total", "counter", "time spent processing batches", f"{self.batch_seconds:.3f}")
+        lines.append("# HELP tsur_batch_stage_seconds_total time spent in each stage of the batches (streams/app.py)")
+        lines.append("# TYPE tsur_batch_stage_seconds_total counter")
+        for stage, seconds in self.stage_seconds.items():
+            lines.append(f'tsur_batch_stage_seconds_total{{stage="{stage}"}} {seconds:.3f}')
         if self.latency:
             ordered = sorted(self.latency)
             for q in (0.5, 0.95):

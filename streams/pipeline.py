@@ -2,13 +2,16 @@
 for the output topics out. No Faust, no I/O: the agent (streams/app.py) is the shell around it.
 
 1. ``parse_batch``: validate (intake.raw_post) → posts + dead letters (never raises).
-2. ``enrich_batch``: enrichment (what + where), incidents (streams.incident_builder), routing
-   and deadlines for new incidents, tension counts.
+2. ``enrich_batch``: enrichment (what + where: ``enrich_posts``), then incidents
+   (streams.incident_builder), routing and deadlines for new incidents, tension counts
+   (``assign_incidents``). The worker runs the two steps apart: the first one while the previous
+   batch is still being written.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from time import perf_counter
 from typing import Callable
 
 from intake.privacy import mask_pii
@@ -55,6 +58,7 @@ class BatchResult:
     enriched: list[list] = field(default_factory=list)
     incidents: list[OpenIncident] = field(default_factory=list)
     complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
+    seconds: dict[str, float] = field(default_factory=dict)    # time per stage (streams.metrics.STAGES)
 
     def warehouse_batches(self, now: datetime | None = None) -> list[tuple[str, list[list], tuple[str, ...]]]:
         """Rows per table, in the order they must be written: ``posts_enriched`` (which records
@@ -156,21 +160,29 @@ def parse_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | 
     return result
 
 
-def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route: Route,
-                 known: dict[str, str] | None = None, now: datetime | None = None) -> BatchResult:
-    """Enrich the valid posts, assign complaints to incidents, route and set deadlines for new ones.
-
-    ``known``: post_id → incident_id of posts already stored (a replay keeps their incident)."""
-    now = now or datetime.now(timezone.utc)
-    known = known or {}
-    posts = result.posts
+def enrich_posts(result: BatchResult, enricher) -> list:
+    """Step 1 of ``enrich_batch``: what and where of each valid post (no state touched, so it may run
+    while the previous batch is being written)."""
+    t0 = perf_counter()
     enrichments = enricher.enrich_batch([
         {"text": p.text, "region_hint": p.region_hint or None, "place_hint": p.place_hint or None,
          "community": p.community_name or None, "geo": {"lat": p.lat, "lon": p.lon} if p.lat is not None else None}
-        for p in posts
+        for p in result.posts
     ])
+    result.seconds["enrich"] = perf_counter() - t0
+    return enrichments
+
+
+def assign_incidents(result: BatchResult, enrichments: list, builder: IncidentBuilder, route: Route,
+                     known: dict[str, str] | None = None, now: datetime | None = None) -> BatchResult:
+    """Step 2 of ``enrich_batch``: complaints into incidents, routing and deadlines for new ones, the
+    rows of posts_enriched. ``known``: post_id → incident_id of posts already stored (a replay keeps
+    its incident)."""
+    t0 = perf_counter()
+    now = now or datetime.now(timezone.utc)
+    known = known or {}
     touched: dict[str, OpenIncident] = {}
-    for p, e in zip(posts, enrichments):
+    for p, e in zip(result.posts, enrichments):
         if not hasattr(e, "sector"):        # Rejected: cannot happen for a validated post, but never crash
             continue
         incident_id = ""
@@ -197,6 +209,14 @@ def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route:
             list(e.urgency_reasons), e.model_version, now, int(e.needs_review),
         ])
     result.incidents = [i for i in touched.values() if i.extra]
+    result.seconds["incidents"] = perf_counter() - t0
     return result
 
 
+def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route: Route,
+                 known: dict[str, str] | None = None, now: datetime | None = None) -> BatchResult:
+    """Enrich the valid posts, assign complaints to incidents, route and set deadlines for new ones
+    (``enrich_posts`` then ``assign_incidents``).
+
+    ``known``: post_id → incident_id of posts already stored (a replay keeps their incident)."""
+    return assign_incidents(result, enrich_posts(result, enricher), builder, route, known, now)

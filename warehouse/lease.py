@@ -6,9 +6,11 @@ Why: the embedded store (chDB) lets one process at a time open it, so a session 
 (the Faust worker, the web app and Airflow tasks take turns through the store lock) — but opening
 it costs ~60 ms on the sample and ~300 ms on a store of ten million incidents. A page load fires a
 burst of requests, a worker batch a lookup and an insert; they share one session, which is closed
-``linger`` seconds after the burst (and at the latest ``max_hold`` seconds after it was opened,
-then the store is left free for ``YIELD_S`` so that a process waiting for the lock gets its turn:
-a busy worker or a steadily polled dashboard cannot starve the others). One owning thread also
+``linger`` seconds after the burst — or, when another process waits for the store
+(``warehouse.session.others_waiting``), at the latest ``max_hold`` seconds after it was opened;
+then the store is left free for ``YIELD_S`` so that the waiting process gets its turn: a busy
+worker or a steadily polled dashboard cannot starve the others, and nobody reopens the store
+for nothing while no one else wants it). One owning thread also
 keeps chDB's client on the thread that opened it. For a server DSN the same holds with a cheap open.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 from concurrent.futures import Future
 from typing import Callable, TypeVar
 
-from warehouse.session import warehouse_session
+from warehouse.session import others_waiting, warehouse_session
 
 T = TypeVar("T")
 
@@ -98,7 +100,7 @@ class WarehouseLease:
                     fut.set_result(fn(client))
                 except BaseException as exc:  # a failed query is the caller's error; the session stays
                     fut.set_exception(exc)
-                if time.monotonic() - opened_at >= self.max_hold:
+                if time.monotonic() - opened_at >= self.max_hold and others_waiting(self.dsn):
                     shut()
                     time.sleep(YIELD_S)         # let a waiting process take the lock before we reopen
         finally:

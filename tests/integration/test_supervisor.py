@@ -99,7 +99,7 @@ def test_up_schedule_restart_down(tsur_env, settings):
                 break
             time.sleep(5)
         assert any(x["state"] == "success" and x["run_id"].startswith("scheduled__") for x in runs), runs
-        q = _tsur(env, "query", "--format", "csv", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = today()")
+        q = _tsur(env, "query", "--format", "csv", "SELECT sum(posts) FROM report_posts_daily FINAL WHERE day = toDate(now(), 'Europe/Moscow')")
         assert q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "32", q.stdout + q.stderr    # 20 ingested + 12 collected
     finally:
         t0 = time.monotonic()

@@ -71,3 +71,43 @@ def test_unreachable_server_is_one_clear_line():
     with pytest.raises(WarehouseError) as exc:
         open_client("http://127.0.0.1:9/default")
     assert "TSUR_CLICKHOUSE_DSN" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_held_session_is_given_back_only_when_another_process_waits(settings):
+    """warehouse.lease keeps its session open while no one else wants the store (reopening costs
+    60–400 ms), and gives it back within ``max_hold`` once another process waits for the lock."""
+    from warehouse.lease import WarehouseLease
+    from warehouse.session import lock_path, others_waiting, waiting_dir
+
+    dsn = settings.clickhouse_dsn
+    lease = WarehouseLease(dsn, 60, linger=1.0, max_hold=0.5)
+    one = lambda c: c.query("SELECT 1").result_rows    # noqa: E731
+    try:
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end:                  # busy for 4× max_hold, nobody waiting
+            lease.run(one)
+            time.sleep(0.05)
+        assert lease.opened == 1
+        waiter = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from warehouse.session import warehouse_session
+            t = time.monotonic()
+            with warehouse_session({dsn!r}, 30) as c:
+                c.query("SELECT 1")
+            print(time.monotonic() - t)
+            """)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while waiter.poll() is None:
+            lease.run(one)
+            time.sleep(0.05)
+        out, err = waiter.communicate()
+        assert waiter.returncode == 0, err
+        assert float(out) < 5.0                        # max_hold 0.5 s + its own open of the store
+        assert lease.opened >= 2                       # gave the store back, then opened it again
+    finally:
+        lease.close()
+    marks = waiting_dir(lock_path(dsn))
+    assert not list(marks.iterdir())                   # the waiter took its mark away
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (marks / f"{dead.pid}-1").touch()                  # the mark of a process killed while it waited
+    assert not others_waiting(dsn) and not list(marks.iterdir())

@@ -249,3 +249,15 @@ def test_routing_rows_for_clickhouse(table):
     oktmos = {o for _, o, _, _ in rows}
     assert oktmos == {"", "03657000", "03701000", "60740000", "60602000", "60701000"}
     assert all(len(r) == 4 and all(isinstance(x, str) for x in r) and r[3] for r in rows)
+
+
+def test_report_day_is_the_moscow_date_of_the_logical_date():
+    """A scheduled run of a daily product ('15 0 * * *' in Moscow time) starts its data interval at
+    00:15 MSK = 21:15 UTC the evening before: Airflow's ``ds`` (the UTC date) would be a day early."""
+    from datetime import date, datetime, timezone
+
+    from reports.dag_defaults import report_day
+
+    assert report_day(datetime(2026, 12, 4, 21, 15, tzinfo=timezone.utc)) == date(2026, 12, 5)
+    assert report_day(datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)) == date(2026, 11, 20)     # as dag.test(logical_date=…) in tests
+    assert report_day(datetime(2026, 11, 20, 20, 59, tzinfo=timezone.utc)) == date(2026, 11, 20)
