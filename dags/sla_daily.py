@@ -1,13 +1,24 @@
 """sla_daily: SLA figures per municipality and responsible body (7 days ending on the logical
-date), HTML/PDF/XLSX per municipality, e-mailed to municipal heads. Logic: reports.sla."""
+date), HTML/PDF/XLSX per municipality, e-mailed to municipal heads. Logic: reports.sla.
+
+One mapped task instance per municipality (``report``): the executor renders them in parallel and a
+failure retries one municipality. Each holds the warehouse only to read its figures and to list its
+files; rendering runs outside the embedded store's lock, in the render pool."""
 from __future__ import annotations
 
 import os
 
-from airflow.sdk import dag, task
+from airflow.sdk import dag, get_current_context, task
 
 from reports import artifacts, sla
-from reports.dag_defaults import check_input_task, daily_dag_args, regions, report_day, reports_dir
+from reports.dag_defaults import (
+    RENDER_POOL,
+    check_input_task,
+    daily_dag_args,
+    regions,
+    report_day,
+    reports_dir,
+)
 from warehouse.airflow_hook import hook_client
 
 
@@ -20,23 +31,37 @@ def sla_daily_dag():
         return region
 
     @task
-    def render_and_deliver(region: str, logical_date=None) -> dict:
+    def municipalities(built: list[str], logical_date=None) -> list[dict]:
+        """One target per municipality with figures; the day's listing of SLA files is emptied first
+        and refilled by the report tasks."""
+        day = report_day(logical_date)
+        out = []
+        with hook_client() as client:
+            for region in built:
+                artifacts.publish(client, day, region, "sla", [])
+                out += [{"region": region, **m} for m in sla.municipalities(client, day, region)]
+        return out
+
+    @task(pool=RENDER_POOL, map_index_template="{{ municipality }}")
+    def report(target: dict, logical_date=None) -> dict:
         from reports.delivery import Recipients, send_with_airflow
 
-        day = report_day(logical_date)
-        out = artifacts.day_dir(reports_dir(), region, day)
+        get_current_context()["municipality"] = target["municipality"]
+        day, region, oktmo = report_day(logical_date), target["region"], target["oktmo"]
         with hook_client() as client:
-            reports = sla.render(client, day, region, out)
-            artifacts.publish(client, day, region, "sla", [(oktmo, p) for _, oktmo, files in reports for p in files.values()])
+            data = sla.load(client, day, region, target["municipality"], oktmo)
+        files = sla.write(data, artifacts.day_dir(reports_dir(), region, day))
+        with hook_client() as client:
+            artifacts.publish(client, day, region, "sla", [(oktmo, p) for p in files.values()], scope=oktmo)
         conn_id = os.environ.get("TSUR_SMTP_CONN_ID")
         sent = 0
         if conn_id:
             recipients = Recipients.load(os.environ.get("TSUR_RECIPIENTS_FILE") or "reports/config/recipients.yaml")
-            sent = sla.deliver(reports, recipients, day, region, lambda m: send_with_airflow(m, conn_id),
-                               os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
-        return {"municipalities": len(reports), "emails": sent, "email": "on" if conn_id else "off (TSUR_SMTP_CONN_ID unset)"}
+            sent = sla.deliver([(target["municipality"], oktmo, files)], recipients, day, region,
+                               lambda m: send_with_airflow(m, conn_id), os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
+        return {"files": [str(p) for p in files.values()], "emails": sent, "email": "on" if conn_id else "off (TSUR_SMTP_CONN_ID unset)"}
 
-    render_and_deliver.expand(region=build.expand(region=check_input_task().expand(region=regions())))
+    report.expand(target=municipalities(build.expand(region=check_input_task().expand(region=regions()))))
 
 
 sla_daily_dag()

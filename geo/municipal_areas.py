@@ -10,6 +10,7 @@ Point → municipality lookup uses an STRtree over the polygons.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -82,6 +83,12 @@ class MunicipalAreas:
         self._frames: dict[str, gpd.GeoDataFrame] = {}
         self._trees: dict[str, STRtree] = {}
 
+    @staticmethod
+    def shared() -> "MunicipalAreas":
+        """The process's instance on the default cache dir: tasks that run one after another in one
+        process (mapped map tasks, dag.test) read a region's polygons once."""
+        return _shared(default_cache_dir())
+
     def _gz(self) -> Gazetteer:
         if self.gz is None:
             self.gz = Gazetteer.load()
@@ -113,3 +120,8 @@ class MunicipalAreas:
             tree = self._trees[region] = STRtree(frame.geometry.to_numpy())
         hits = tree.query(shapely.Point(lon, lat), predicate="intersects")
         return str(frame["municipality"].iloc[int(hits[0])]) if len(hits) else None
+
+
+@functools.cache
+def _shared(cache_dir: Path) -> MunicipalAreas:
+    return MunicipalAreas(cache_dir=cache_dir)

@@ -23,12 +23,14 @@ def replace_region_day(client, table: str, query: str, day: date, region: str) -
                             parameters=params).result_rows[0][0])
 
 
-def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]]) -> int:
-    """Replace the listing of (scope, path) files of a product for a region-day."""
-    client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String}",
-                   parameters={"d": day, "r": region, "p": product})
+def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]], scope: str | None = None) -> int:
+    """Replace the listing of (scope, path) files of a product for a region-day; with ``scope``, only
+    that scope's listing (one municipality's task of a mapped DAG)."""
+    where = "" if scope is None else " AND scope = {s:String}"
+    client.command(f"DELETE FROM published_reports WHERE day = {{d:Date}} AND region = {{r:String}} AND product = {{p:String}}{where}",
+                   parameters={"d": day, "r": region, "p": product, "s": scope or ""})
     now = datetime.now(timezone.utc)
-    rows = [[day, region, product, scope, str(path), now] for scope, path in files]
+    rows = [[day, region, product, s, str(path), now] for s, path in files if scope is None or s == scope]
     if rows:
         client.insert("published_reports", rows, column_names=["day", "region", "product", "scope", "path", "created_at"])
     return len(rows)

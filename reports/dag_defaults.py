@@ -18,6 +18,11 @@ DEFAULT_ARGS = {
 }
 
 
+# Tasks that render (PDF, PNG) hold the warehouse only briefly: they run in Airflow's default pool,
+# so the executor renders several at once while the `chdb` pool keeps one task on the store.
+RENDER_POOL = os.environ.get("TSUR_RENDER_POOL", "default_pool")
+
+
 def regions() -> list[str]:
     return [r.strip() for r in os.environ.get("TSUR_REGIONS", "Краснодарский край").split(",") if r.strip()]
 

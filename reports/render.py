@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import numbers
 import os
 import re
-import textwrap
+import tempfile
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,11 +34,9 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import matplotlib
-import matplotlib.image
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager, ft2font
-from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib import ft2font
 from matplotlib.figure import Figure
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -50,6 +49,8 @@ LINK_COLUMN = "Ссылка"
 FORMATS = ("html", "pdf", "xlsx")
 THIN_SPACE = "\u2009"
 MISSING = "—"
+_WRAP_CHARS = 40  # a column wider than this many characters wraps its text
+WIDE_COLUMNS = 7  # a report with a table of this many columns or more is printed on landscape pages
 
 
 @dataclass(eq=False)
@@ -163,8 +164,9 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 
 # --- HTML -----------------------------------------------------------------------------------------
 
-_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined,
-                           trim_blocks=True, lstrip_blocks=True).from_string("""\
+_JINJA = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_JINJA.filters["b64"] = lambda data: base64.b64encode(data).decode("ascii")
+_HTML = _JINJA.from_string("""\
 <!DOCTYPE html>
 <html lang="ru">
 <head>
@@ -213,7 +215,7 @@ img { max-width: 100%; height: auto; display: block; margin: .5rem 0; }
 {% endif %}
 {% endif %}
 {% for png in s.pictures %}
-<img src="data:image/png;base64,{{ png }}" alt="{{ s.heading }}">
+<img src="data:image/png;base64,{{ png|b64 }}" alt="{{ s.heading }}">
 {% endfor %}
 </section>
 {% endfor %}
@@ -222,7 +224,23 @@ img { max-width: 100%; height: auto; display: block; margin: .5rem 0; }
 """)
 
 
-def _write_html(report: _Report, path: Path) -> None:
+def _column_widths(columns: list[str], rows: list[list[dict]]) -> list[float]:
+    """Column widths in % of the table: by the longest cell text (capped, long texts wrap) and the
+    longest word of the heading."""
+    chars = [min(_WRAP_CHARS, max([4, *(len(w) for w in c.split()), *(len(r[i]["text"]) for r in rows)]))
+             for i, c in enumerate(columns)]
+    return [round(100 * c / sum(chars), 2) for c in chars]
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """(width, height) in pixels from a PNG's IHDR chunk."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("report pictures must be PNG images")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def _context(report: _Report) -> dict:
+    """What both templates (HTML and the PDF's Typst) show: texts already formatted."""
     sections = []
     for s, pictures in zip(report.sections, report.pictures):
         columns = rows = None
@@ -232,183 +250,74 @@ def _write_html(report: _Report, path: Path) -> None:
                      for v, c, num in zip(row, columns, nums)]
                     for row, nums in zip(_rows(s.table), _right_aligned(s.table))]
         sections.append({"heading": s.heading, "note": s.note, "columns": columns, "rows": rows,
-                         "pictures": [base64.b64encode(p).decode("ascii") for p in pictures]})
-    html = _HTML.render(title=report.title, subtitle=report.subtitle, generated=report.generated, sections=sections)
-    path.write_text(html, encoding="utf-8")
+                         "widths": _column_widths(columns, rows) if columns else [],
+                         "pictures": pictures})
+    return {"title": report.title, "subtitle": report.subtitle, "generated": report.generated, "sections": sections}
+
+
+def _html(context: dict) -> str:
+    """The report as one self-contained HTML page (pictures inline)."""
+    return _HTML.render(**context)
 
 
 # --- PDF ------------------------------------------------------------------------------------------
 
-_PAGE_W, _PAGE_H = 8.27, 11.69  # A4 portrait, inches
-_MARGIN = 0.6
-_USABLE_W = _PAGE_W - 2 * _MARGIN
-_ROWS_PER_PAGE = 30
-_CELL_CHARS = 60
-_CHAR_EM = 0.62  # average DejaVu Sans glyph width (mixed Cyrillic/Latin), in em
+_TYPST_TEMPLATE = Path(__file__).with_name("templates") / "report.typ"
+_PAGE_MM = {False: (186.0, 235.0), True: (273.0, 150.0)}  # room for a picture (width, height): portrait, landscape
+_PICTURE_DPI = 150
+
+
+@cache
+def _typst_fonts():
+    """DejaVu Sans from matplotlib's own font folder: the PDF needs no system fonts."""
+    import typst
+
+    return typst.Fonts(include_system_fonts=False, include_embedded_fonts=False,
+                       font_paths=[str(Path(matplotlib.get_data_path()) / "fonts" / "ttf")])
 
 
 @cache
 def _font_chars() -> frozenset[int]:
-    return frozenset(ft2font.FT2Font(font_manager.findfont("DejaVu Sans")).get_charmap())
+    return frozenset(ft2font.FT2Font(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")).get_charmap())
 
 
-def _pdf_text(text: str, limit: int | None = None) -> str:
-    """Text the font can draw: unknown glyphs (some emoji) dropped, whitespace collapsed, clipped."""
-    chars = _font_chars()
-    text = "".join(ch for ch in text if ord(ch) in chars or ch == "\n")
-    if limit is not None:
-        text = " ".join(text.split())
-        if len(text) > limit:
-            text = text[: limit - 1].rstrip() + "…"
-    return text
+def _drawable(value):
+    """Texts with the characters DejaVu Sans cannot draw (most emoji) dropped, recursively."""
+    if isinstance(value, str):
+        chars = _font_chars()
+        return "".join(ch for ch in value if ord(ch) in chars or ch == "\n")
+    if isinstance(value, list):
+        return [_drawable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k == "href" else _drawable(v) for k, v in value.items()}
+    return value
 
 
-@dataclass
-class _PdfTable:
-    """A table prepared for the PDF: clipped cell texts, column widths, font size, row heights (inches)."""
+def _write_pdf(context: dict, path: Path) -> None:
+    """Lay the report out with Typst (reports/templates/report.typ): A4, landscape when a table has
+    WIDE_COLUMNS columns or more, wrapped cells, header rows repeated on every page, page numbers.
+    The template reads the data as JSON, so no text is ever interpreted as markup."""
+    import typst
 
-    labels: list[str]
-    rows: list[list[str]]
-    numeric: list[list[bool]]
-    widths: list[float]  # fractions of the usable width
-    size: float
-    row_h: float
-    header_h: float
-
-    @classmethod
-    def of(cls, table: pd.DataFrame) -> _PdfTable:
-        columns = [str(c) for c in table.columns]
-        rows = [[_pdf_text(format_value(v, c), _CELL_CHARS) for v, c in zip(row, columns)] for row in _rows(table)]
-        numeric = _right_aligned(table)
-        chars = [min(_CELL_CHARS, max([4, *(len(w) for w in c.split()), *(len(r[i]) for r in rows)]))
-                 for i, c in enumerate(columns)]
-        labels = [textwrap.fill(_pdf_text(c), chars[i]) for i, c in enumerate(columns)]
-        size = max(4.5, min(7.5, _USABLE_W * 72 / ((sum(chars) + 2 * len(chars)) * _CHAR_EM)))
-        header_h = (max([label.count("\n") for label in labels], default=0) + 1.6) * size * 1.3 / 72
-        return cls(labels, rows, numeric, [c / sum(chars) for c in chars], size, size * 1.8 / 72, header_h)
-
-    def height(self, n_rows: int) -> float:
-        return self.header_h + n_rows * self.row_h
-
-
-class _PdfFlow:
-    """Lays blocks (text, table parts, pictures) top-down on A4 pages."""
-
-    def __init__(self, pdf: PdfPages) -> None:
-        self.pdf = pdf
-        self.fig: Figure | None = None
-        self.y = 0.0  # inches from the page bottom
-
-    def new_page(self) -> None:
-        self.close()
-        self.fig = Figure(figsize=(_PAGE_W, _PAGE_H))
-        self.y = _PAGE_H - _MARGIN
-
-    def close(self) -> None:
-        if self.fig is not None:
-            self.pdf.savefig(self.fig)
-            self.fig = None
-
-    def room(self, height: float) -> Figure:
-        """Start a new page unless ``height`` inches are left on this one."""
-        if self.fig is None or self.y - height < _MARGIN:
-            self.new_page()
-        return self.fig
-
-    def _axes(self, left: float, width: float, height: float):
-        ax = self.fig.add_axes((left / _PAGE_W, (self.y - height) / _PAGE_H, width / _PAGE_W, height / _PAGE_H))
-        ax.set_axis_off()
-        return ax
-
-    @staticmethod
-    def _lines(text: str, size: float) -> list[str]:
-        width = int(_USABLE_W * 72 / (size * _CHAR_EM))
-        return [line for para in _pdf_text(text).splitlines() for line in (textwrap.wrap(para, width) or [""])]
-
-    @classmethod
-    def text_height(cls, text: str, size: float, gap: float = 0.1) -> float:
-        return len(cls._lines(text, size)) * size * 1.3 / 72 + gap
-
-    def text(self, text: str, size: float = 10, bold: bool = False, color: str = "#222222", gap: float = 0.1) -> None:
-        """Wrapped text; a text longer than the rest of the page continues on the next one."""
-        lines = self._lines(text, size)
-        line_h = size * 1.3 / 72
-        while lines:
-            fig = self.room(line_h)
-            n = max(1, int((self.y - _MARGIN) / line_h))
-            batch, lines = lines[:n], lines[n:]
-            fig.text(_MARGIN / _PAGE_W, self.y / _PAGE_H, "\n".join(batch), fontsize=size, va="top", ha="left",
-                     fontweight="bold" if bold else "normal", color=color, linespacing=1.3)
-            self.y -= len(batch) * line_h
-        self.y -= gap
-
-    def table(self, heading: str, table: _PdfTable) -> None:
-        """The table in parts of at most 30 rows; each further part on a new page under '… (продолжение)'."""
-        if not table.rows:
-            self.text("Нет данных", size=9, color="#777777")
-            return
-        for start in range(0, len(table.rows), _ROWS_PER_PAGE):
-            part = table.rows[start:start + _ROWS_PER_PAGE]
-            if start:
-                self.new_page()
-                self.text(f"{heading} (продолжение)", size=11, bold=True)
-            height = table.height(len(part))
-            self.room(height)
-            tbl = self._axes(_MARGIN, _USABLE_W, height).table(
-                cellText=part, colLabels=table.labels, colWidths=table.widths, cellLoc="left", bbox=(0, 0, 1, 1))
-            tbl.auto_set_font_size(False)
-            tbl.set_fontsize(table.size)
-            for (r, c), cell in tbl.get_celld().items():
-                cell.PAD = min(0.1, 0.04 / (table.widths[c] * _USABLE_W))  # ~0.04 in on each side
-                cell.set_linewidth(0.3)
-                cell.set_edgecolor("#b0b0b0")
-                if r == 0:
-                    cell.set_height(table.header_h)
-                    cell.set_facecolor("#e8edf3")
-                    cell.get_text().set_fontweight("bold")
-                else:
-                    cell.set_height(table.row_h)
-                    cell.set_facecolor("#f6f6f6" if r % 2 == 0 else "white")
-                    if table.numeric[start + r - 1][c]:
-                        cell.get_text().set_horizontalalignment("right")
-            self.y -= height + 0.15
-
-    def picture(self, png: bytes) -> None:
-        """A PNG at 150 dpi, shrunk to fit the page, centred."""
-        pixels = matplotlib.image.imread(io.BytesIO(png), format="png")
-        h_px, w_px = pixels.shape[:2]
-        width = min(_USABLE_W, w_px / 150)
-        height = width * h_px / w_px
-        max_h = _PAGE_H - 2 * _MARGIN - 0.5
-        if height > max_h:
-            width, height = width * max_h / height, max_h
-        self.room(height)
-        self._axes((_PAGE_W - width) / 2, width, height).imshow(pixels, interpolation="none")
-        self.y -= height + 0.15
-
-
-def _write_pdf(report: _Report, path: Path) -> None:
-    with matplotlib.rc_context({"font.family": "DejaVu Sans", "pdf.fonttype": 42}), \
-            PdfPages(path, metadata={"Title": report.title, "Subject": report.subtitle, "Creator": "tsur"}) as pdf:
-        flow = _PdfFlow(pdf)
-        flow.text(report.title, size=16, bold=True)
-        if report.subtitle:
-            flow.text(report.subtitle, size=12)
-        flow.text(f"Сформировано {report.generated} (МСК)", size=8, color="#777777", gap=0.3)
-        for s, pictures in zip(report.sections, report.pictures):
-            table = _PdfTable.of(s.table) if s.table is not None else None
-            # keep the heading and note with the first part of the table (or ~1.5 in of what follows)
-            first = table.height(min(len(table.rows), _ROWS_PER_PAGE)) if table is not None and table.rows else 1.5
-            intro = flow.text_height(s.heading, 13) + (flow.text_height(s.note, 10) if s.note else 0)
-            flow.room(min(_PAGE_H - 2 * _MARGIN, intro + first))
-            flow.text(s.heading, size=13, bold=True)
-            if s.note:
-                flow.text(s.note, size=10)
-            if table is not None:
-                flow.table(s.heading, table)
-            for png in pictures:
-                flow.picture(png)
-        flow.close()
+    landscape = any(s["columns"] is not None and len(s["columns"]) >= WIDE_COLUMNS for s in context["sections"])
+    width, height = _PAGE_MM[landscape]
+    with tempfile.TemporaryDirectory(prefix="tsur-pdf-") as tmp:
+        folder = Path(tmp)
+        sections = []
+        for i, s in enumerate(context["sections"]):
+            pictures = []
+            for j, png in enumerate(s["pictures"]):
+                (folder / f"picture-{i}-{j}.png").write_bytes(png)
+                w_px, h_px = _png_size(png)
+                natural = w_px / _PICTURE_DPI * 25.4
+                pictures.append({"file": f"picture-{i}-{j}.png",
+                                 "width_mm": round(min(natural, width, height * w_px / h_px), 1)})
+            sections.append({**s, "pictures": pictures})
+        data = _drawable({**context, "sections": sections}) | {"landscape": landscape}
+        (folder / "report.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        (folder / "report.typ").write_bytes(_TYPST_TEMPLATE.read_bytes())
+        typst.compile(str(folder / "report.typ"), output=str(path), root=str(folder), font_paths=_typst_fonts(),
+                      ignore_system_fonts=True)
 
 
 # --- XLSX -----------------------------------------------------------------------------------------
@@ -490,21 +399,24 @@ def _write_xlsx(report: _Report, path: Path) -> None:
 
 # --- entry point ----------------------------------------------------------------------------------
 
-_WRITERS: dict[str, Callable[[_Report, Path], None]] = {"html": _write_html, "pdf": _write_pdf, "xlsx": _write_xlsx}
-
-
 def write_report(base: Path, title: str, subtitle: str, sections: list[Section],
                  formats: Iterable[str] = FORMATS) -> dict[str, Path]:
     """Write ``base`` (a path without extension) with the suffix of each format (.html, .pdf, .xlsx);
-    return {format: path}.
+    return {format: path}. The HTML is rendered once; the PDF is laid out from that same HTML.
 
     Parent directories are created; each file is replaced atomically, so a re-run overwrites."""
     formats = tuple(formats)
-    unknown = sorted(set(formats) - _WRITERS.keys())
+    unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ValueError(f"unknown report format(s) {unknown}; known: {list(FORMATS)}")
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
     generated = datetime.now(MOSCOW).strftime("%d.%m.%Y %H:%M")
     report = _Report(title, subtitle, generated, list(sections), [_pictures(s) for s in sections])
-    return {fmt: _atomic(base.with_suffix(f".{fmt}"), partial(_WRITERS[fmt], report)) for fmt in formats}
+    context = _context(report)
+    writers: dict[str, Callable[[Path], object]] = {
+        "html": lambda p: p.write_text(_html(context), encoding="utf-8"),
+        "pdf": partial(_write_pdf, context),
+        "xlsx": partial(_write_xlsx, report),
+    }
+    return {fmt: _atomic(base.with_suffix(f".{fmt}"), writers[fmt]) for fmt in formats}

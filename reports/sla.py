@@ -4,6 +4,7 @@ change, the oldest overdue incidents with links. HTML + PDF + XLSX per municipal
 its head (recipients from a config file)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -23,22 +24,53 @@ COLUMNS_RU = {
 
 
 def build(client, day: date, region: str) -> int:
-    """Replace the region-day in report_sla_daily; return the number of rows written."""
+    """Replace the region-day in report_sla_daily and report_sla_overdue (the oldest overdue incidents
+    per municipality); return the number of report_sla_daily rows written."""
+    replace_region_day(client, "report_sla_overdue", "sla_overdue", day, region)
     return replace_region_day(client, "report_sla_daily", "sla_daily", day, region)
 
 
-def figures(client, day: date, region: str) -> pd.DataFrame:
-    return client.query_df("SELECT * FROM report_sla_daily FINAL WHERE day = {d:Date} AND region = {r:String} ORDER BY municipality, received DESC",
-                           parameters={"d": day, "r": region})
+def figures(client, day: date, region: str, municipality: str | None = None) -> pd.DataFrame:
+    """The region-day's rows of report_sla_daily (one municipality's when given)."""
+    where = "" if municipality is None else " AND municipality = {m:String}"
+    return client.query_df(f"SELECT * FROM report_sla_daily FINAL WHERE day = {{d:Date}} AND region = {{r:String}}{where} "
+                           "ORDER BY municipality, received DESC",
+                           parameters={"d": day, "r": region, "m": municipality or ""})
+
+
+def municipalities(client, day: date, region: str) -> list[dict[str, str]]:
+    """The municipalities with figures for the region-day: [{"municipality", "oktmo"}] (one report each)."""
+    rows = client.query("SELECT municipality, any(oktmo) FROM report_sla_daily FINAL WHERE day = {d:Date} AND region = {r:String} "
+                        "AND municipality != '' GROUP BY municipality ORDER BY municipality",
+                        parameters={"d": day, "r": region}).result_rows
+    return [{"municipality": m, "oktmo": str(o)} for m, o in rows]
 
 
 def oldest_overdue(client, day: date, region: str, municipality: str, limit: int = 15) -> pd.DataFrame:
+    """The municipality's oldest incidents without a first answer past its deadline at the end of the
+    day (report_sla_overdue, written by build)."""
     return client.query_df(
         "SELECT first_seen, settlement, sector, title, responsible_body, first_answer_due, source_url "
-        "FROM incident_current WHERE region = {r:String} AND municipality = {m:String} AND first_answer_at IS NULL "
-        "AND first_answer_due < toDateTime64(toDateTime({d:Date} + 1, 'Europe/Moscow'), 3, 'UTC') "
-        "AND toDate(first_seen, 'Europe/Moscow') <= {d:Date} ORDER BY first_seen LIMIT {n:UInt32}",
+        "FROM report_sla_overdue FINAL WHERE day = {d:Date} AND region = {r:String} AND municipality = {m:String} "
+        "ORDER BY first_seen, incident_id LIMIT {n:UInt32}",
         parameters={"r": region, "m": municipality, "d": day, "n": limit})
+
+
+@dataclass
+class MunicipalityData:
+    """What one municipality's report shows, read from the warehouse (load); writing it needs no client."""
+
+    day: date
+    region: str
+    municipality: str
+    oktmo: str
+    rows: pd.DataFrame      # report_sla_daily, one row per responsible body
+    overdue: pd.DataFrame   # the oldest overdue incidents
+
+
+def load(client, day: date, region: str, municipality: str, oktmo: str) -> MunicipalityData:
+    return MunicipalityData(day, region, municipality, oktmo, figures(client, day, region, municipality),
+                            oldest_overdue(client, day, region, municipality))
 
 
 def _table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -48,12 +80,13 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
     return t[list(COLUMNS_RU)].rename(columns=COLUMNS_RU)
 
 
-def render_municipality(client, day: date, region: str, municipality: str, rows: pd.DataFrame, out_dir: Path,
-                        oktmo: str) -> dict[str, Path]:
+def write(data: MunicipalityData, out_dir: Path) -> dict[str, Path]:
+    """The municipality's report as sla-<oktmo>.html/.pdf/.xlsx in ``out_dir``; {format: path}."""
+    rows, day = data.rows, data.day
     total = rows[["received", "answered_on_time", "answered_late", "overdue_now", "resolved"]].sum()
     judged = total["answered_on_time"] + total["answered_late"] + total["overdue_now"]
     share = f"{100 * total['answered_on_time'] / judged:.1f} %".replace(".", ",") if judged else "—"
-    overdue = oldest_overdue(client, day, region, municipality)
+    overdue = data.overdue.copy()
     if len(overdue):
         overdue["sector"] = overdue["sector"].map(SECTOR_RU).fillna(overdue["sector"])
     overdue = overdue.rename(columns={
@@ -66,20 +99,15 @@ def render_municipality(client, day: date, region: str, municipality: str, rows:
         Section("Самые давние просроченные обращения", overdue if len(overdue) else None,
                 note="" if len(overdue) else "Просроченных обращений нет."),
     ]
-    return write_report(out_dir / f"sla-{oktmo or 'unknown'}", f"Отчёт об обработке обращений: {municipality}",
-                        f"{region}, {ru_date(day)}", sections)
+    return write_report(out_dir / f"sla-{data.oktmo or 'unknown'}", f"Отчёт об обработке обращений: {data.municipality}",
+                        f"{data.region}, {ru_date(day)}", sections)
 
 
 def render(client, day: date, region: str, out_dir: Path) -> list[tuple[str, str, dict[str, Path]]]:
-    """(municipality, oktmo, files) for every municipality with figures."""
-    frame = figures(client, day, region)
-    out = []
-    for muni, rows in frame.groupby("municipality"):
-        if not muni:
-            continue
-        oktmo = str(rows["oktmo"].iloc[0])
-        out.append((muni, oktmo, render_municipality(client, day, region, muni, rows, out_dir, oktmo)))
-    return out
+    """(municipality, oktmo, files) for every municipality with figures, one after another (the DAG
+    maps the same load + write over municipalities as parallel tasks)."""
+    return [(m["municipality"], m["oktmo"], write(load(client, day, region, **m), out_dir))
+            for m in municipalities(client, day, region)]
 
 
 def deliver(reports: list[tuple[str, str, dict[str, Path]]], recipients, day: date, region: str, send, sender: str) -> int:

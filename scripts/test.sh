@@ -10,6 +10,6 @@ run() {  # pytest exit 5 = no tests collected: treat as failure, a suite that ru
   "$@"; local rc=$?
   if [ $rc -ne 0 ]; then echo "FAILED ($rc): $*"; status=1; fi
 }
-run .venvs/stream/bin/python -m pytest tests --ignore=tests/airflow -p no:cacheprovider "$@"
-run .venvs/airflow/bin/python -m pytest tests/airflow -p no:cacheprovider "$@"
+run .venvs/stream/bin/python -m pytest tests --ignore=tests/airflow -p no:cacheprovider --durations=15 "$@"
+run .venvs/airflow/bin/python -m pytest tests/airflow -p no:cacheprovider --durations=10 "$@"
 exit $status

@@ -51,6 +51,12 @@ def _run(dag_id, day):
 
     run = _dag(dag_id).test(logical_date=datetime(day.year, day.month, day.day, tzinfo=timezone.utc))
     assert run.state == DagRunState.SUCCESS, dag_id
+    return run
+
+
+def _mapped(run, task_id) -> dict[str, str]:
+    """{rendered map index: state} of a mapped task's instances in a DAG run."""
+    return {ti.rendered_map_index: ti.state for ti in run.get_task_instances() if ti.task_id == task_id}
 
 
 def _query(settings, sql, **params):
@@ -89,8 +95,7 @@ def test_heatmap_sla_rollup_for_a_day_and_rerun_is_idempotent(seeded, settings, 
         monkeypatch.setenv("AIRFLOW_CONN_TSUR_SMTP", json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": port,
                                                                    "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "tsur@example.org"}}))
         monkeypatch.setenv("TSUR_SMTP_CONN_ID", "tsur_smtp")
-        for dag_id in ("heatmap_daily", "sla_daily", "regional_rollup"):
-            _run(dag_id, END)
+        runs = {dag_id: _run(dag_id, END) for dag_id in ("heatmap_daily", "sla_daily", "regional_rollup")}
     finally:
         controller.stop()
     monkeypatch.delenv("TSUR_SMTP_CONN_ID")   # the re-run below must not mail the heads a second time
@@ -109,6 +114,13 @@ def test_heatmap_sla_rollup_for_a_day_and_rerun_is_idempotent(seeded, settings, 
             subprocess.run(["pdftoppm", "-png", "-r", "70", "-f", "1", "-l", "2", str(pdf), str(artifacts / name)], check=True)
     products = dict(_query(settings, "SELECT product, count() FROM published_reports FINAL WHERE day = {d:Date} GROUP BY product", d=END))
     assert set(products) == {"heatmap", "sla", "rollup"}
+    # one mapped task instance per municipality (named after it), each listing its own three files
+    munis = {m for (m,) in _query(settings, "SELECT DISTINCT municipality FROM report_sla_daily FINAL WHERE day = {d:Date} AND municipality != ''", d=END)}
+    reports = _mapped(runs["sla_daily"], "report")
+    assert len(munis) > 1 and set(reports) == munis and set(reports.values()) == {"success"}
+    assert products["sla"] == 3 * len(munis) == 3 * len(list(out.glob("sla-*.pdf")))
+    maps = _mapped(runs["heatmap_daily"], "draw")
+    assert REGION in maps and len(maps) == 1 + len(list(out.glob("heatmap-*.png"))) and set(maps.values()) == {"success"}
     # e-mail: every municipality of the recipients file that has a report got it, with the PDF and XLSX attached
     assert sink.messages, "no e-mail reached the SMTP sink"
     import email

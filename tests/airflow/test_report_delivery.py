@@ -18,7 +18,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from matplotlib.figure import Figure
 
-from reports.delivery import Recipients, build_message, html_to_text, send_smtp, send_with_airflow
+from reports.delivery import (
+    Recipients,
+    build_message,
+    html_to_text,
+    send_smtp,
+    send_with_airflow,
+)
 from reports.render import Section, fmt_hours, format_value, write_report
 from tests.conftest import ROOT, free_port
 
@@ -114,25 +120,50 @@ def test_xlsx_sheets_and_values(report):
     assert ws.column_dimensions["F"].width == 60
 
 
+def _pages(pdf: Path) -> list[bytes]:
+    """The MediaBox of every page, read from the PDF's own objects."""
+    return re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf.read_bytes())
+
+
+def _text_pages(pdf: Path) -> list[str] | None:
+    """The text of each page (poppler's pdftotext), or None on a machine without poppler."""
+    if shutil.which("pdftotext") is None:
+        return None
+    out = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return [" ".join(page.split()) for page in out.split("\f")[:-1]]
+
+
 def test_pdf(report):
     pdf = report[0]["pdf"]
-    data = pdf.read_bytes()
-    assert data.startswith(b"%PDF")
-    assert len(re.findall(rb"/Type /Page\b", data)) >= 1
-    if shutil.which("pdftoppm") is None:
-        return  # no poppler on this machine: no PNG preview
+    assert pdf.read_bytes().startswith(b"%PDF")
+    boxes = _pages(pdf)
+    assert boxes and all(b.split()[2:] == [b"841.8898", b"595.2756"] for b in boxes), boxes  # A4 landscape: 7 columns
+    text = _text_pages(pdf)
+    if text is None:
+        return  # no poppler on this machine: no text check, no PNG preview
+    whole = " ".join(text)
+    assert "Жалобы жителей за 20.11.2026" in text[0] and "стр. 1 из" in text[0]
+    assert "<script>alert('x')</script>" in whole and "=1+1" in whole  # shown as text, never markup
+    assert whole.count("контейнеры переполнены") == 3  # the long cell wraps, nothing is cut off
+    assert "🔥" not in whole  # glyphs the font lacks are dropped, not drawn as boxes
     ARTIFACTS.mkdir(exist_ok=True)
-    subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", str(pdf), str(ARTIFACTS / "report-page")],
-                   check=True)
-    assert list(ARTIFACTS.glob("report-page*.png"))
+    subprocess.run(["pdftoppm", "-png", "-r", "80", str(pdf), str(ARTIFACTS / "report-page")], check=True)
+    assert len(list(ARTIFACTS.glob("report-page*.png"))) >= len(boxes)
 
 
-def test_long_table_is_split_across_pages_and_rerun_replaces(tmp_path):
-    rows = pd.DataFrame({"№": range(1, 76), "Текст": [LONG_TEXT] * 75})
+def test_long_table_repeats_its_header_on_every_page_and_rerun_replaces(tmp_path):
+    rows = pd.DataFrame({"№": range(1, 76), "Текст": [f"{LONG_TEXT} #set page(width: 1cm) *жирный* $x$ конец {i}"
+                                                     for i in range(1, 76)]})
     paths = write_report(tmp_path / "long", "Длинный отчёт", "", [Section("Все жалобы", rows)], formats=("pdf",))
-    assert len(re.findall(rb"/Type /Page\b", paths["pdf"].read_bytes())) == 3  # 30 rows per page
+    boxes = _pages(paths["pdf"])
+    assert len(boxes) >= 3 and all(b.split()[2:] == [b"595.2756", b"841.8898"] for b in boxes)  # A4 portrait
+    text = _text_pages(paths["pdf"])
+    if text is not None:
+        assert all("№ Текст" in page for page in text), "the header row is not repeated on every page"
+        assert all(f"конец {i}" in " ".join(text) for i in range(1, 76))
+        assert " ".join(text).count("#set page(width: 1cm) *жирный* $x$") == 75
     again = write_report(tmp_path / "long", "Короткий", "", [Section("Пусто", rows.head(0))], formats=("pdf",))
-    assert again == paths and len(re.findall(rb"/Type /Page\b", paths["pdf"].read_bytes())) == 1
+    assert again == paths and len(_pages(paths["pdf"])) == 1
 
 
 def test_sheet_names_are_valid_and_unique(tmp_path):

@@ -64,6 +64,25 @@ def test_sla_figures_by_hand(client):
     assert list(overdue["title"]) == ["Инцидент c", "Инцидент d"]
 
 
+def test_oldest_overdue_is_as_of_the_end_of_the_day_and_at_most_15_per_municipality(client):
+    t = datetime(2026, 11, 18, 10, 0, tzinfo=MSK)
+    client.insert("incidents", [incident(f"o{i:02}", t + timedelta(minutes=i), 8) for i in range(18)]
+                  + [incident("x", t, 8, muni="Октябрьский район")], column_names=list(INCIDENT_COLUMNS))
+    now = datetime.now(timezone.utc)
+    after_the_day = datetime.combine(DAY + timedelta(days=2), datetime.min.time(), MSK)
+    ev = [["1", "o00", "answered", "", "", after_the_day, now],          # answered later: overdue on DAY
+          ["2", "o01", "answered", "", "", t + timedelta(hours=1), now],  # answered in time: not overdue
+          ["3", "o02", "in_progress", "", "", t + timedelta(hours=20), now]]  # late, but answered by DAY: not overdue
+    client.insert("incident_status_events", [e + [""] for e in ev], column_names=list(STATUS_COLUMNS))
+    sla.build(client, DAY, REGION)
+    overdue = sla.oldest_overdue(client, DAY, REGION, "город Шахты", limit=100)
+    assert list(overdue["title"]) == [f"Инцидент o{i:02}" for i in [0, *range(3, 17)]]     # the 15 oldest, by first_seen
+    assert list(sla.oldest_overdue(client, DAY, REGION, "Октябрьский район")["title"]) == ["Инцидент x"]
+    sla.build(client, DAY, REGION)                                         # a re-run replaces, never adds
+    assert client.query("SELECT count() FROM report_sla_overdue FINAL").result_rows[0][0] == 16
+    assert sla.oldest_overdue(client, DAY - timedelta(days=3), REGION, "город Шахты").empty   # nothing built for that day
+
+
 def test_fair_ranking():
     import pandas as pd
 

@@ -120,7 +120,8 @@ def test_rendering_is_deterministic_and_parameterised():
     assert "Distributed('tsur_prod', 'tsur', 'incidents_local', cityHash64(region))" in named
     later = render(after=6)
     assert {s.source for s in later} == {"ledger", "0007_cell_aggregates.sql", "0008_needs_review.sql", "0009_sector_corrections.sql",
-                                         "0010_collector_cursors.sql", "0011_post_deletions.sql"}
+                                         "0010_collector_cursors.sql", "0011_post_deletions.sql",
+                                         "0012_sla_overdue.sql"}
     # a new version of a view replaces it ON CLUSTER
     (view,) = [s for s in later if s.source == "0008_needs_review.sql" and s.kind == "view"]
     assert view.sql.startswith("CREATE OR REPLACE VIEW incident_current ON CLUSTER")
