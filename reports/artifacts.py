@@ -26,9 +26,9 @@ def replace_region_day(client, table: str, query: str, day: date, region: str) -
 def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]], scope: str | None = None) -> int:
     """Replace the listing of (scope, path) files of a product for a region-day; with ``scope``, only
     that scope's listing (one municipality's task of a mapped DAG)."""
-    where = "" if scope is None else " AND scope = {s:String}"
-    client.command(f"DELETE FROM published_reports WHERE day = {{d:Date}} AND region = {{r:String}} AND product = {{p:String}}{where}",
-                   parameters={"d": day, "r": region, "p": product, "s": scope or ""})
+    client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String} "
+                   "AND ({every:Bool} OR scope = {s:String})",
+                   parameters={"d": day, "r": region, "p": product, "s": scope or "", "every": scope is None})
     now = datetime.now(timezone.utc)
     rows = [[day, region, product, s, str(path), now] for s, path in files if scope is None or s == scope]
     if rows:

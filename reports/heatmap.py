@@ -39,11 +39,11 @@ def build(client, day: date, region: str) -> int:
 
 
 def cells(client, day: date, region: str, resolution: int = 8, sector: str = "all", municipality: str | None = None) -> pd.DataFrame:
-    where = "" if municipality is None else " AND municipality = {m:String}"
     return client.query_df(
         "SELECT h3, municipality, settlement, incidents, posts, baseline, tension, lat, lon FROM report_heatmap_daily FINAL "
-        f"WHERE day = {{d:Date}} AND region = {{r:String}} AND resolution = {{res:UInt8}} AND sector = {{s:String}}{where}",
-        parameters={"d": day, "r": region, "res": resolution, "s": sector, "m": municipality or ""})
+        "WHERE day = {d:Date} AND region = {r:String} AND resolution = {res:UInt8} AND sector = {s:String} "
+        "AND ({every:Bool} OR municipality = {m:String})",
+        parameters={"d": day, "r": region, "res": resolution, "s": sector, "m": municipality or "", "every": municipality is None})
 
 
 def cell_polygon(cell: str) -> Polygon:

@@ -32,10 +32,9 @@ def build(client, day: date, region: str) -> int:
 
 def figures(client, day: date, region: str, municipality: str | None = None) -> pd.DataFrame:
     """The region-day's rows of report_sla_daily (one municipality's when given)."""
-    where = "" if municipality is None else " AND municipality = {m:String}"
-    return client.query_df(f"SELECT * FROM report_sla_daily FINAL WHERE day = {{d:Date}} AND region = {{r:String}}{where} "
-                           "ORDER BY municipality, received DESC",
-                           parameters={"d": day, "r": region, "m": municipality or ""})
+    return client.query_df("SELECT * FROM report_sla_daily FINAL WHERE day = {d:Date} AND region = {r:String} "
+                           "AND ({every:Bool} OR municipality = {m:String}) ORDER BY municipality, received DESC",
+                           parameters={"d": day, "r": region, "m": municipality or "", "every": municipality is None})
 
 
 def municipalities(client, day: date, region: str) -> list[dict[str, str]]:
