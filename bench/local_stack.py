@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,11 +15,12 @@ def start_local_stack(prefix: str, broker_port: int, web_port: int):
     """(settings, the broker process, the data dir) of a new embedded stack for one benchmark run."""
     data = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ.update({"TSUR_DATA_DIR": str(data), "TSUR_BROKER_PORT": str(broker_port), "TSUR_WORKER_WEB_PORT": str(web_port),
-                       "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4"})
+                       "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4",
+                       "TSUR_BROKER_S3_PORT": str(broker_port + 1)})
+    os.environ.setdefault("TSUR_BROKER_STORAGE", "s3")       # the product's default; a bench may ask for memory
     os.environ.setdefault("TSUR_CACHE_DIR", str(ROOT / "data" / "cache"))
     from streams.topics import ensure_topics
-    from tsur import processes
-    from tsur.broker import broker_argv
+    from tsur.broker import start_local_broker
     from tsur.config import Settings
     from warehouse.migrations import migrate
     from warehouse.session import warehouse_session
@@ -28,8 +28,6 @@ def start_local_stack(prefix: str, broker_port: int, web_port: int):
     s = Settings.from_env()
     with warehouse_session(s.clickhouse_dsn) as c:
         migrate(c, log=lambda m: None)
-    broker = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
-    while not processes.port_open("127.0.0.1", s.broker_port):
-        time.sleep(0.1)
+    broker = start_local_broker(s)
     ensure_topics(s)
     return s, broker, data

@@ -1,15 +1,17 @@
 """Benchmark of the real-time path on this machine: one worker, the embedded broker (Tansu) and
 chDB. Prints end-to-end throughput (raw → enriched → ClickHouse) next to a plain Faust
 pass-through agent measured in the same run, and the produce → stored latency (p50/p95) at a
-fixed rate.
+fixed rate — once per broker storage (durable ``s3`` on localbucket, the default, and ``memory``),
+each on a fresh stack, with a table of both at the end.
 
-    .venvs/stream/bin/python bench/stream.py [--posts 20000] [--rate 500] [--seconds 20]
+    .venvs/stream/bin/python bench/stream.py [--posts 20000] [--rate 500] [--seconds 20] [--storage s3,memory]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,17 +50,41 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=20000)
     ap.add_argument("--rate", type=float, default=500)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--storage", default="s3,memory", help="broker storages to measure, in order (default s3,memory)")
     args = ap.parse_args()
+    storages = [x.strip() for x in args.storage.split(",") if x.strip()]
+    if len(storages) == 1:                  # one storage: measure here, in this process
+        from intake.sample import generate
 
+        posts = list(generate("Краснодарский край", 14, 7, per_day=max(50, args.posts // 14)))[: args.posts]
+        print("RESULT " + json.dumps(run(storages[0], posts, args, 19392, 16392)))
+        return
+    results = []                            # several: each in its own process (one chDB store per process)
+    for storage in storages:
+        print(f"== broker storage {storage} ==", flush=True)
+        out = subprocess.run([sys.executable, __file__, "--posts", str(args.posts), "--rate", str(args.rate),
+                              "--seconds", str(args.seconds), "--storage", storage], capture_output=True, text=True)
+        lines = out.stdout.splitlines()
+        print("\n".join(ln for ln in lines if not ln.startswith("RESULT ")), flush=True)
+        if out.returncode != 0 or not any(ln.startswith("RESULT ") for ln in lines):
+            raise SystemExit(f"the {storage} run failed:\n{out.stderr[-3000:]}")
+        results.append((storage, json.loads(next(ln for ln in lines if ln.startswith("RESULT "))[7:])))
+    print(f"\n{'storage':<8} {'pass-through ev/s':>18} {'end-to-end posts/s':>19} {'share':>6} {'p50 s':>6} {'p95 s':>6}")
+    for storage, r in results:
+        print(f"{storage:<8} {r['pass']:>18,.0f} {r['e2e']:>19,.0f} {r['e2e'] / r['pass']:>6.0%} {r['p50']:>6.2f} {r['p95']:>6.2f}")
+
+
+def run(storage: str, posts: list[dict], args, broker_port: int, web_port: int) -> dict:
+    """One storage on a fresh stack: pass-through, throughput, latency; prints and returns the figures."""
+    os.environ["TSUR_BROKER_STORAGE"] = storage
     from bench.local_stack import start_local_stack
-    from warehouse.session import warehouse_session
     from intake.producer import publish
-    from intake.sample import generate
     from tsur import processes
+    from warehouse.session import warehouse_session
 
-    s, broker, data = start_local_stack("tsur-bench-", 19392, 16392)
-    posts = list(generate("Краснодарский край", 14, 7, per_day=max(50, args.posts // 14)))[: args.posts]
+    s, broker, data = start_local_stack(f"tsur-bench-{storage}-", broker_port, web_port)
     payloads = [json.dumps(p, ensure_ascii=False).encode() for p in posts]
+    brokers = [("broker", broker.broker)] + ([("broker-s3", broker.s3)] if broker.s3 else [])
 
     def stored() -> int:
         with warehouse_session(s.clickhouse_dsn) as c:
@@ -88,7 +114,7 @@ def main() -> None:
             n = stored()
             if n and first_t is None:
                 first_t, first_n = time.monotonic(), n
-                cpu0 = {"worker": cpu_seconds(worker.proc.pid), "broker": cpu_seconds(broker.proc.pid)}
+                cpu0 = {k: cpu_seconds(p.proc.pid) for k, p in [("worker", worker)] + brokers}
             if n >= len(payloads):
                 break
             if not worker.alive():
@@ -96,7 +122,7 @@ def main() -> None:
             time.sleep(0.25)
         wall = max(1e-9, time.monotonic() - first_t)
         e2e = (len(payloads) - first_n) / wall
-        busy = {k: (cpu_seconds(p.proc.pid) - cpu0[k]) / wall for k, p in (("worker", worker), ("broker", broker))}
+        busy = {k: (cpu_seconds(p.proc.pid) - cpu0[k]) / wall for k, p in [("worker", worker)] + brokers}
         time.sleep(1.0)                     # the last batch sends its messages after it is stored
         stages = worker_stages(s.worker_web_port)
 
@@ -125,9 +151,10 @@ def main() -> None:
         print(f"latency produce -> enriched row written at {args.rate:.0f} posts/s for {args.seconds:.0f} s: "
               f"p50 {p50:.2f} s, p95 {p95:.2f} s ({len(lat)} posts; the INSERT itself adds its duration)")
         print(f"share of the pass-through: {e2e / pass_rate:.0%}")
-        print(f"CPU cores busy during the throughput run ({os.cpu_count()} on this machine): worker {busy['worker']:.2f}, "
-              f"broker {busy['broker']:.2f}")
+        print(f"CPU cores busy during the throughput run ({os.cpu_count()} on this machine): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in busy.items()))
         print_stages(stages, len(payloads), wall)
+        return {"pass": pass_rate, "e2e": e2e, "p50": p50, "p95": p95}
     finally:
         broker.stop()
 

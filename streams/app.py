@@ -19,9 +19,9 @@ import asyncio
 import atexit
 import contextlib
 import json
+import logging
 import os
 import signal
-import logging
 import threading
 import time
 from datetime import datetime, timezone
@@ -32,8 +32,16 @@ import faust
 from streams import state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
-from streams.pipeline import (INCIDENT_COLUMNS, apply_corrections, assign_incidents, enrich_posts, incident_message,
-                              parse_batch, payload_preview, rerouted_row)
+from streams.pipeline import (
+    INCIDENT_COLUMNS,
+    apply_corrections,
+    assign_incidents,
+    enrich_posts,
+    incident_message,
+    parse_batch,
+    payload_preview,
+    rerouted_row,
+)
 from streams.status_events import STATUS_COLUMNS, parse_status_event
 from streams.tension import ALERT_COLUMNS, TensionMonitor, alert_rows
 from tsur.config import Settings
@@ -62,6 +70,9 @@ app = faust.App(
     broker_rebalance_timeout=10.0,
     broker_commit_interval=1.0,
     producer_acks=-1,
+    # one produce request is one object in the durable broker's bucket: fewer, larger batches
+    producer_max_batch_size=1_048_576,
+    producer_linger_ms=5,
 )
 
 posts_raw = app.topic(settings.topics["posts_raw"], value_type=bytes, partitions=settings.topic_partitions)

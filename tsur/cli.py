@@ -79,21 +79,25 @@ def cmd_query(args) -> int:
 
 # ---------------------------------------------------------------- broker / worker
 def cmd_broker(args) -> int:
-    from tsur.broker import DURABLE, create_topics, start_local_broker
+    from tsur.broker import create_topics, describe_storage, start_local_broker
+    from tsur.broker_retention import TRIM_EVERY_S, trim
 
     s = _settings()
-    child = start_local_broker(s)
+    broker = start_local_broker(s)
     create_topics(s, _say)
-    _say(f"broker (Tansu) listening on 127.0.0.1:{s.broker_port}; log {child.log_path}")
-    if not DURABLE:
-        _say("warning: the local broker keeps messages in memory only; they are lost when it stops (docs/broker.md)")
+    _say(f"broker (Tansu) listening on 127.0.0.1:{s.broker_port}; log {broker.log_path}")
+    _say(f"storage {describe_storage(s)}")
+    last_trim = time.monotonic()
     try:
-        while child.alive():
+        while broker.alive():
             time.sleep(0.5)
+            if time.monotonic() - last_trim > TRIM_EVERY_S:     # bounded disk (tsur/broker_retention.py)
+                trim(s, log=_say)
+                last_trim = time.monotonic()
     except KeyboardInterrupt:
         pass
     finally:
-        child.stop()
+        broker.stop()
     return 0
 
 
@@ -465,6 +469,15 @@ def cmd_up(args) -> int:
     return 0
 
 
+def _say_broker(state: dict) -> None:
+    """The durable broker's disk and backlog as the supervisor last measured them (tsur/broker_retention.py)."""
+    b = state.get("broker")
+    if b:
+        waiting = ", ".join(f"{t} {n}" for t, n in (b.get("backlog") or {}).items()) or "-"
+        _say(f"broker storage {b['storage']}: {b['kept_mb']} MB kept ({b['unconsumed_mb']} MB not consumed yet); "
+             f"messages waiting for the worker: {waiting}")
+
+
 def cmd_status(args) -> int:
     from tsur import supervisor
 
@@ -479,6 +492,7 @@ def cmd_status(args) -> int:
     elif state:
         _say(f"supervisor pid {pid}, phase {state['phase']}, up since {state['started_at'][:19]} UTC, updated {state['updated_at'][11:19]}")
         print(_status_table(state))
+        _say_broker(state)
         table = _collector_table(s)
         if table:
             print(table)
@@ -617,7 +631,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_cluster_ddl)
 
     sp = sub.add_parser("broker", help="run the local Kafka-protocol broker (Tansu) on 127.0.0.1",
-                        description="Run Tansu on 127.0.0.1:TSUR_BROKER_PORT in the foreground and pre-create the topics. Memory storage: not durable.")
+                        description="Run Tansu on 127.0.0.1:TSUR_BROKER_PORT in the foreground and pre-create the topics. "
+                                    "Storage TSUR_BROKER_STORAGE: s3 (default, durable: localbucket on 127.0.0.1:TSUR_BROKER_S3_PORT, "
+                                    "files under <data dir>/broker) or memory (lost when the broker stops).")
     sp.set_defaults(func=cmd_broker)
 
     sp = sub.add_parser("worker", help="run the Faust stream worker",

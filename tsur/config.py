@@ -101,6 +101,13 @@ def _regions(env: dict) -> tuple[str, ...]:
     return regions
 
 
+def _broker_storage(env: dict) -> str:
+    value = (env.get("TSUR_BROKER_STORAGE") or "s3").strip().lower()
+    if value not in ("s3", "memory"):
+        raise ConfigError(f"TSUR_BROKER_STORAGE={value!r}: use s3 (durable, the default) or memory (lost when the broker stops)")
+    return value
+
+
 def _switch(env: dict, name: str, default: bool) -> bool:
     raw = (env.get(name) or "").strip().lower()
     if raw == "":
@@ -141,6 +148,10 @@ class Settings:
     broker_url: str
     broker_port: int
     topic_partitions: int
+    broker_storage: str
+    broker_s3_port: int
+    broker_retention_hours: float
+    broker_retention_mb: int
     sink_batch_size: int
     sink_batch_seconds: float
     warehouse_lock_timeout: float
@@ -230,6 +241,10 @@ class Settings:
             clickhouse_dsn=dsn,
             broker_url=broker_url,
             broker_port=port,
+            broker_storage=_broker_storage(env),
+            broker_s3_port=_int(env, "TSUR_BROKER_S3_PORT", 19100, 1024, 65535),
+            broker_retention_hours=_float(env, "TSUR_BROKER_RETENTION_HOURS", 24.0, 0.001, 24 * 365 * 10),
+            broker_retention_mb=_int(env, "TSUR_BROKER_RETENTION_MB", 1024, 1, 10_000_000),
             topic_partitions=_int(env, "TSUR_TOPIC_PARTITIONS", 4, 1, 1024),
             sink_batch_size=_int(env, "TSUR_SINK_BATCH_SIZE", 2000, 1, 1_000_000),
             sink_batch_seconds=_float(env, "TSUR_SINK_BATCH_SECONDS", 0.5, 0.01, 600),

@@ -79,7 +79,7 @@ def run_demo(s: Settings, days: int, per_day: int, seed: int, region: str, say=p
     broker = None
     if not processes.port_open("127.0.0.1", s.broker_port):
         broker = start_local_broker(s)
-        say(f"== broker (Tansu) started on 127.0.0.1:{s.broker_port}")
+        say(f"== broker (Tansu) started on 127.0.0.1:{s.broker_port}, storage {s.broker_storage}")
     else:
         say(f"== using the broker already listening on 127.0.0.1:{s.broker_port}")
     worker = None

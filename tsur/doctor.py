@@ -139,16 +139,16 @@ def _check_collectors(s: Settings) -> list[tuple[str, str, str]]:
 
 
 def run_checks(s: Settings, say=print) -> bool:
-    from tsur.broker import DURABLE
-
     import os
+
+    from tsur.broker import describe_storage
 
     results = [("config", OK, f"data dir {s.data_dir}")]
     status, msg = _check_broker(s, bool(os.environ.get("TSUR_BROKER_URL")))
     results.append(("broker", status, msg))
-    if not DURABLE and s.broker_url.startswith("kafka://127.0.0.1"):
-        results.append(("durability", WARN, "the local broker (Tansu, memory storage) loses unconsumed messages when it stops; "
-                                            "ClickHouse is the system of record (docs/broker.md); use Kafka/Redpanda in production"))
+    if s.broker_url.startswith("kafka://127.0.0.1"):
+        results.append(("durability", OK if s.broker_storage == "s3" else WARN,
+                        f"local broker {describe_storage(s)}; use Kafka/Redpanda with replication in production (docs/broker.md)"))
     results.extend(_check_warehouse(s))
     results.extend(_check_collectors(s))
     status, msg = _check_airflow(s)

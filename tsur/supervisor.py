@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from tsur import processes
+from tsur.broker_retention import TRIM_EVERY_S
 from tsur.config import PROJECT_ROOT, Settings
 
 STOP_TIMEOUT = 20.0
@@ -122,11 +123,15 @@ def local_airflow_env(s: Settings) -> dict:
 
 def components(s: Settings, workers: int, airflow: bool, dashboard: bool) -> list[Component]:
     from tsur.airflow_env import airflow_bin
-    from tsur.broker import broker_argv
+    from tsur.broker import broker_argv, broker_env, s3_server_argv
 
     env = dict(os.environ)
-    out = [Component("broker", broker_argv(s.broker_port), env,
-                     lambda: None if processes.port_open("127.0.0.1", s.broker_port) else f"port {s.broker_port} closed")]
+    out = []
+    if s.broker_storage == "s3":    # the durable broker's S3 server first: the broker writes to it
+        out.append(Component("broker-s3", s3_server_argv(s), env,
+                             lambda: None if processes.port_open("127.0.0.1", s.broker_s3_port) else f"port {s.broker_s3_port} closed"))
+    out.append(Component("broker", broker_argv(s), broker_env(s, env),
+                         lambda: None if processes.port_open("127.0.0.1", s.broker_port) else f"port {s.broker_port} closed"))
     for i in range(workers):
         port = s.worker_web_port + i
         name = "worker" if workers == 1 else f"worker-{i + 1}"
@@ -228,6 +233,7 @@ class Supervisor:
         self.airflow = airflow
         self.stopping = False
         self.started_at = datetime.now(timezone.utc).isoformat()
+        self.broker_state: dict | None = None      # retention and backlog of the durable broker
 
     # -- state --------------------------------------------------------------------------------
     def write_state(self, phase: str) -> None:
@@ -236,7 +242,8 @@ class Supervisor:
                  "updated_at": datetime.now(timezone.utc).isoformat(), "data_dir": str(self.s.data_dir),
                  "components": [{"name": c.name, "pid": c.child.proc.pid if c.child else None, "status": c.status,
                                  "problem": c.problem, "restarts": len(c.restarts), "url": c.url,
-                                 "log": str(self.s.logs_dir / f"{c.name}.log")} for c in self.parts]}
+                                 "log": str(self.s.logs_dir / f"{c.name}.log")} for c in self.parts],
+                 "broker": self.broker_state}
         tmp = state_path(self.s).with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1))
         tmp.replace(state_path(self.s))
@@ -250,13 +257,16 @@ class Supervisor:
         try:
             self.write_state("starting")
             self._prepare()
-            last_health = 0.0
+            last_health = last_trim = 0.0
             while not self.stopping:
                 self._revive()
                 if time.monotonic() - last_health > 3:
                     self._check_health()
                     last_health = time.monotonic()
                     self.write_state("running")
+                if time.monotonic() - last_trim > TRIM_EVERY_S:
+                    self._trim_broker()
+                    last_trim = time.monotonic()
                 time.sleep(0.5)
         finally:
             self.stop_all()
@@ -264,17 +274,29 @@ class Supervisor:
             pid_path(self.s).unlink(missing_ok=True)
         return 0
 
+    def _trim_broker(self) -> None:
+        """Bounded disk for the durable broker (tsur/broker_retention.py); never stops the supervisor."""
+        from tsur.broker_retention import backlog, trim
+
+        try:
+            report = trim(self.s, log=self.say)
+            self.broker_state = {"storage": self.s.broker_storage, "kept_mb": round(report.kept_bytes / 1e6, 1),
+                                 "unconsumed_mb": round(report.unconsumed_bytes / 1e6, 1), "backlog": backlog(self.s)}
+        except Exception as exc:    # a file removed under us, a full disk: report it, try again later
+            self.say(f"broker retention failed: {type(exc).__name__}: {exc}")
+
     def _on_signal(self, signum, frame) -> None:
         self.stopping = True
 
     def _prepare(self) -> None:
         from warehouse.migrations import migrate_with_retention
 
-        broker = self.parts[0]
-        self._start(broker)
-        deadline = time.monotonic() + 30
-        while broker.health() and time.monotonic() < deadline and not self.stopping:
-            time.sleep(0.2)
+        infra = [c for c in self.parts if c.name in ("broker-s3", "broker")]
+        for c in infra:         # each listening before the next starts
+            self._start(c)
+            deadline = time.monotonic() + 30
+            while c.health() and time.monotonic() < deadline and not self.stopping:
+                time.sleep(0.2)
         self._ensure_topics()
         migrate_with_retention(self.s.clickhouse_dsn, self.s.warehouse_lock_timeout, self.s.retention_days, log=self.say)
         if self.airflow:
@@ -282,7 +304,7 @@ class Supervisor:
 
             self.say("preparing Airflow's metadata DB …")
             prepare_metadata(self.s)
-        for c in self.parts[1:]:
+        for c in self.parts[len(infra):]:
             if self.stopping:
                 return
             self._start(c)
@@ -325,7 +347,7 @@ class Supervisor:
                 c.next_start = 0.0
                 c.restarts.append(now)
                 self._start(c)
-                if c.name == "broker":      # a new memory broker: topics again (workers restart themselves)
+                if c.name == "broker":      # a new memory broker has no topics (a durable one keeps them): ensure them
                     time.sleep(1.0)
                     self._ensure_topics()
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tsur import processes
-from tsur.broker import broker_argv
+from tsur.broker import start_local_broker
 from tsur.config import Settings
 from warehouse.migrations import migrate
 from warehouse.session import warehouse_session
@@ -22,13 +22,11 @@ class Stack:
         self.workers: list[processes.Child] = []
 
     def start_broker(self) -> None:
+        """The local broker as `tsur broker` starts it, with the storage of TSUR_BROKER_STORAGE (the
+        tests' default is memory; the durability tests ask for s3)."""
         from streams.topics import ensure_topics
 
-        self.broker = processes.start("broker", broker_argv(self.s.broker_port), self.s.logs_dir)
-        deadline = time.monotonic() + 20
-        while not processes.port_open("127.0.0.1", self.s.broker_port):
-            assert self.broker.alive() and time.monotonic() < deadline, self.broker.tail()
-            time.sleep(0.1)
+        self.broker = start_local_broker(self.s)
         ensure_topics(self.s)
 
     def migrate(self) -> None:
