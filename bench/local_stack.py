@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def start_local_stack(prefix: str, broker_port: int, web_port: int):
-    """(settings, the broker process, the data dir) of a new embedded stack for one benchmark run."""
+    """(settings, the broker (tsur.broker.LocalBroker), the data dir) of a new embedded stack for one benchmark run."""
     data = Path(tempfile.mkdtemp(prefix=prefix))
     os.environ.update({"TSUR_DATA_DIR": str(data), "TSUR_BROKER_PORT": str(broker_port), "TSUR_WORKER_WEB_PORT": str(web_port),
                        "TSUR_PSEUDONYM_KEY": "bench-key-0123456789abcdef", "TSUR_TOPIC_PARTITIONS": "4",

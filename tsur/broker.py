@@ -98,18 +98,6 @@ class LocalBroker:
             self.s3.stop()
 
 
-def _wait_port(child, port: int, what: str, timeout: float = 20.0) -> None:
-    from tsur import processes
-    from tsur.errors import CommandError
-
-    deadline = time.monotonic() + timeout
-    while not processes.port_open("127.0.0.1", port):
-        if not child.alive() or time.monotonic() > deadline:
-            child.stop()
-            raise CommandError(f"{what} did not start; see {child.log_path}:\n{child.tail(5)}")
-        time.sleep(0.1)
-
-
 def start_local_broker(s) -> LocalBroker:
     """Start Tansu on 127.0.0.1:TSUR_BROKER_PORT (after its S3 server, for durable storage) and wait
     until it listens; CommandError otherwise."""
@@ -122,10 +110,10 @@ def start_local_broker(s) -> LocalBroker:
     s3 = None
     if s.broker_storage == "s3":
         s3 = processes.start("broker-s3", s3_server_argv(s), s.logs_dir)
-        _wait_port(s3, s.broker_s3_port, "the broker's S3 server (localbucket)")
+        processes.wait_listening(s3, s.broker_s3_port, "the broker's S3 server (localbucket)")
     child = processes.start("broker", broker_argv(s), s.logs_dir, env=broker_env(s))
     try:
-        _wait_port(child, s.broker_port, "the broker")
+        processes.wait_listening(child, s.broker_port, "the broker")
     except CommandError:
         if s3 is not None:
             s3.stop()

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tsur.broker import BUCKET, DURABLE_CLUSTER_ID, broker_dir
@@ -44,7 +44,6 @@ class TrimReport:
     freed_bytes: int = 0
     kept_bytes: int = 0
     unconsumed_bytes: int = 0                 # kept because some group has not consumed them yet
-    partitions: dict = field(default_factory=dict)   # "topic/n" -> kept bytes
 
     def line(self) -> str:
         return (f"broker retention: removed {self.removed_batches} batches ({self.freed_bytes / 1e6:.1f} MB); "
@@ -90,7 +89,7 @@ def _partitions(s):
                 yield key, topic, int(pdir.name), pdir
 
 
-def _safe_offset(s, key: str, groups: dict[str, int]) -> float:
+def _safe_offset(key: str, groups: dict[str, int]) -> float:
     """Everything below this offset has been consumed by every reader of the partition."""
     if key in WORKER_TOPICS:
         groups = {WORKER_GROUP: groups.get(WORKER_GROUP, 0), **groups}
@@ -108,8 +107,9 @@ def trim(s, now: float | None = None, log=None) -> TrimReport:
     root = cluster_root(s)
     for key, topic, n, pdir in _partitions(s):
         batches = _batches(pdir / "records")
-        safe = _safe_offset(s, key, _group_offsets(root, topic, n, now, max_age))
+        safe = _safe_offset(key, _group_offsets(root, topic, n, now, max_age))
         size = sum(b[2] for b in batches)
+        removed = 0
         for i, (base, path, nbytes, mtime) in enumerate(batches[:-1]):
             consumed = batches[i + 1][0] <= safe
             if not consumed or not (now - mtime > max_age or size > budget):
@@ -119,13 +119,13 @@ def trim(s, now: float | None = None, log=None) -> TrimReport:
             except FileNotFoundError:
                 pass
             size -= nbytes
-            report.removed_batches += 1
+            removed += 1
             report.freed_bytes += nbytes
-        kept = _batches(pdir / "records")
+        report.removed_batches += removed
+        kept = batches[removed:]
         ends = [b[0] for b in kept[1:]] + [_high(pdir)]     # batch j holds offsets [base_j, ends[j])
         report.kept_bytes += sum(b[2] for b in kept)
         report.unconsumed_bytes += sum(b[2] for b, end in zip(kept, ends) if end > safe)
-        report.partitions[f"{topic}/{n}"] = sum(b[2] for b in kept)
     if log is not None and report.removed_batches:
         log(report.line())
     return report
@@ -154,6 +154,3 @@ def backlog(s) -> dict[str, int] | None:
         out[topic] = out.get(topic, 0) + max(0, high - committed)
     return out
 
-
-def disk_bytes(s) -> int:
-    return sum(p.stat().st_size for p in broker_dir(s).rglob("*") if p.is_file())

@@ -70,6 +70,19 @@ def start(name: str, argv: list[str], logs_dir: Path, env: dict | None = None, c
     return Child(name, proc, log_path)
 
 
+def wait_listening(child: Child, port: int, what: str, timeout: float = 20.0) -> None:
+    """Wait until ``child`` listens on 127.0.0.1:``port``; stop it and raise CommandError if it
+    exits or takes longer than ``timeout`` s."""
+    from tsur.errors import CommandError
+
+    deadline = time.monotonic() + timeout
+    while not port_open("127.0.0.1", port):
+        if not child.alive() or time.monotonic() > deadline:
+            child.stop()
+            raise CommandError(f"{what} did not start; see {child.log_path}:\n{child.tail(5)}")
+        time.sleep(0.1)
+
+
 def worker_argv(extra: list[str] | None = None) -> list[str]:
     """How the Faust worker is started (`tsur worker`, `tsur demo`, the supervisor)."""
     return [sys.executable, "-m", "streams.app", "worker", "-l", "info", *(extra or [])]

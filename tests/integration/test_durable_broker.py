@@ -47,14 +47,10 @@ def _restart(stack: Stack, which: str) -> None:
     time.sleep(0.5)
     if which == "broker":
         lb.broker = processes.start("broker", broker_argv(s), s.logs_dir, env=broker_env(s))
-        port = s.broker_port
+        processes.wait_listening(lb.broker, s.broker_port, "the broker")
     else:
         lb.s3 = processes.start("broker-s3", s3_server_argv(s), s.logs_dir)
-        port = s.broker_s3_port
-    deadline = time.monotonic() + 20
-    while not processes.port_open("127.0.0.1", port):
-        assert time.monotonic() < deadline, f"{which} did not come back"
-        time.sleep(0.1)
+        processes.wait_listening(lb.s3, s.broker_s3_port, "the S3 server")
 
 
 def _kill_during_stream(stack: Stack, which: str) -> dict:
