@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Literal
 
 import h3
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from api import queries
-from api.queries import MSK
 from api.context import KEY_HEADER, AppContext, context, presented_key
+from api.queries import MSK
 from nlp.corpus import SECTORS
+from reports.chronic import explain, trend_label
 from reports.heatmap import SECTOR_RU
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
@@ -97,7 +99,7 @@ def incidents(request: Request, region: str = Query(..., max_length=200), day: d
     rows = _read(request, ctx, lambda c: queries.incidents(c, region, day, sector, limit, now))
     keep = ("incident_id", "municipality", "settlement", "sector", "title", "status", "first_seen", "responsible_body",
             "next_deadline", "deadline_kind", "seconds_to_deadline", "first_answer_overdue", "resolution_overdue", "posts_count",
-            "source_url", "urgency", "sector_confidence", "needs_review")
+            "source_url", "urgency", "sector_confidence", "needs_review", "reopened")
     items = [{k: r[k] for k in keep} for r in rows]
     for it in items:
         it["sector_name"] = SECTOR_RU.get(it["sector"], it["sector"])
@@ -105,6 +107,7 @@ def incidents(request: Request, region: str = Query(..., max_length=200), day: d
         it["urgency"] = round(float(it["urgency"]), 2)
         it["sector_confidence"] = round(float(it["sector_confidence"]), 3)
         it["needs_review"] = bool(it["needs_review"])
+        it["reopened"] = int(it["reopened"])
     return {"region": region, "day": day.isoformat(), "sector": sector, "now": now.isoformat(), "items": items}
 
 
@@ -118,7 +121,23 @@ def sla(request: Request, region: str = Query(..., max_length=200), day: date = 
     return {"region": region, "day": day.isoformat(), "computed": bool(rows), "rows": rows}
 
 
-@router.get("/alerts", summary="Tension alerts of the 7 days ending on the day, newest first")
+@router.get("/chronic", summary="Chronic problems: the latest weekly place × sector pairs with recurring incidents")
+def chronic(request: Request, region: str = Query(..., max_length=200), day: date = DAY,
+            limit: int = Query(20, ge=1, le=500), ctx: AppContext = Depends(context)) -> dict:
+    region = _region(ctx, region)
+    rows = _read(request, ctx, lambda c: queries.chronic(c, region, day, limit))
+    for r in rows:
+        r["sector_name"] = SECTOR_RU.get(r["sector"], r["sector"])
+        for k in ("incidents", "recent", "earlier", "reopened", "posts"):
+            r[k] = int(r[k])
+        r["score"] = round(float(r["score"]), 2)
+        r["trend"] = trend_label(r["recent"], r["earlier"])
+        r["why"] = explain(SimpleNamespace(**r))
+        r["day"] = r["day"].isoformat()
+    return {"region": region, "day": day.isoformat(), "week": rows[0]["day"] if rows else None, "items": rows}
+
+
+@router.get("/alerts", summary="Alerts of the 7 days ending on the day (tension bursts, missing persons), newest first")
 def alerts(request: Request, region: str = Query(..., max_length=200), day: date = DAY, sector: Sector = "all",
            limit: int = Query(50, ge=1, le=500), ctx: AppContext = Depends(context)) -> dict:
     region = _region(ctx, region)

@@ -151,6 +151,11 @@ def sla_table(client, region: str, day: date) -> list[dict]:
     return rows
 
 
+def chronic(client, region: str, day: date, limit: int) -> list[dict]:
+    """The region's latest weekly chronic problems up to the day (report_chronic_problems)."""
+    return _rows(client, "dashboard_chronic", region=region, day=day, limit=limit)
+
+
 def alerts(client, region: str, day: date, sector: str, limit: int) -> list[dict]:
     rows = _rows(client, "dashboard_alerts", region=region, day=day, sector=sector, limit=limit)
     for r in rows:

@@ -64,7 +64,7 @@ def main() -> None:
         "first_seen": first, "last_seen": first, "responsible_body": "Администрация " + towns.municipality.to_numpy()[idx],
         "first_answer_due": first + pd.Timedelta(hours=8), "resolution_due": first + pd.Timedelta(days=9), "model_version": "bench",
         "updated_at": pd.Timestamp.now(tz="UTC"), "place_key": "", "signature": [[] for _ in range(n)],
-        "urgency_reasons": [[] for _ in range(n)], "source_url": "", "needs_review": 0,
+        "urgency_reasons": [[] for _ in range(n)], "source_url": "", "needs_review": 0, "reopened": 0,
     })
     ans = rng.random(n) < 0.8
     ev = pd.DataFrame({"event_id": [f"e{i}" for i in np.flatnonzero(ans)], "incident_id": df.incident_id[ans].to_numpy(), "status": "answered",

@@ -1,7 +1,8 @@
 """sla_daily: per municipality and responsible body — received, answered on time / late, overdue
 now, median and p90 time to first answer and to resolution, share within deadline, week-over-week
-change, the oldest overdue incidents with links. HTML + PDF + XLSX per municipality, e-mailed to
-its head (recipients from a config file)."""
+change, the share of resolved incidents reopened because complaints continued and the median time
+to a lasting resolution (docs/quality-control.md), the oldest overdue incidents with links.
+HTML + PDF + XLSX per municipality, e-mailed to its head (recipients from a config file)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ COLUMNS_RU = {
     "median_first_answer_h": "Медиана до ответа, ч", "p90_first_answer_h": "P90 до ответа, ч",
     "median_resolution_h": "Медиана до решения, ч", "p90_resolution_h": "P90 до решения, ч",
     "within_deadline_share": "В срок, %", "change": "Изменение к прошлой неделе, п.п.",
+    "reopened_share": "Повторно открыто, %", "median_lasting_resolution_h": "Медиана до устойчивого решения, ч",
 }
 
 
@@ -76,6 +78,8 @@ def _table(rows: pd.DataFrame) -> pd.DataFrame:
     t = rows.copy()
     t["within_deadline_share"] = (t["within_deadline_share"] * 100).round(1)
     t["change"] = ((rows["within_deadline_share"] - rows["within_deadline_share_prev"]) * 100).round(1)
+    # quality control: of the incidents marked resolved, the share reopened because complaints continued
+    t["reopened_share"] = (rows["reopened"] / rows["resolved_once"].where(rows["resolved_once"] > 0) * 100).round(1)
     return t[list(COLUMNS_RU)].rename(columns=COLUMNS_RU)
 
 

@@ -7,7 +7,8 @@ posts.raw → ``process_posts``: validate (bad input → posts.dlq with a reason
 where), group complaints into incidents, route them and set deadlines, watch for tension bursts;
 then one batched write to ClickHouse (posts_raw, posts_enriched, incidents, alerts) and only then
 the batch is acknowledged (offsets committed) and incidents.enriched / alerts are published.
-incidents.status → ``store_status_events``.
+incidents.status → ``store_status_events``. alerts → ``deliver_alerts`` (e-mail, webhook, Telegram:
+streams/notify.py), for the kinds configured (the missing-person fast lane by default).
 
 Delivery is at-least-once: ids are deterministic and tables are ReplacingMergeTree, so a
 redelivered message is stored once; a replayed post keeps its incident. The stream's state
@@ -24,7 +25,7 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import faust
@@ -32,6 +33,7 @@ import faust
 from streams import state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
+from streams.notify import Channels, Notifier, parse_alert
 from streams.pipeline import (
     INCIDENT_COLUMNS,
     apply_corrections,
@@ -84,6 +86,8 @@ posts_dlq = app.topic(settings.topics["posts_dlq"], value_type=bytes, partitions
 writer = BatchWriter(settings.clickhouse_dsn, settings.warehouse_lock_timeout)
 metrics = Metrics()
 RETRY_MIN, RETRY_MAX = 0.5, 30.0
+STATUS_REFRESH_S = 5.0          # how often the stream reads operators' new status events (reopening)
+STATUS_OVERLAP = timedelta(seconds=60)   # re-read events stored this long before the last seen (clock skew)
 
 
 class Core:
@@ -94,8 +98,10 @@ class Core:
         self._models_lock = threading.Lock()
         self.enricher = None
         self.route = None
-        self.builder = IncidentBuilder()
+        self.builder = IncidentBuilder(reopen_window=REOPEN)
         self.tension = TensionMonitor()
+        self.status_since: datetime | None = None   # status events stored after this are not applied yet
+        self.status_read = 0.0                      # monotonic time of the last read
         self.partitions: set[int] | None = None     # posts.raw partitions this worker holds
         self.stale = False                          # a rebalance changed them: rebuild before the next batch
 
@@ -121,17 +127,19 @@ class Core:
         """Open incidents and the tension baseline from ClickHouse (the system of record): at start
         and after a rebalance gave this worker partitions another worker was writing."""
         t0 = time.perf_counter()
-        builder, tension = IncidentBuilder(), TensionMonitor()
+        builder, tension = IncidentBuilder(reopen_window=REOPEN), TensionMonitor()
+        since = datetime.now(timezone.utc) - STATUS_OVERLAP
 
         def read(client) -> None:
-            builder.restore(state.open_incidents(client, WINDOW))
+            builder.restore(state.open_incidents(client, WINDOW, REOPEN))
             tension.restore(state.recent_complaints(client), state.active_alerts(client))
 
         writer.run(read)
-        self.builder, self.tension = builder, tension
+        self.builder, self.tension, self.status_since = builder, tension, since
         log.info("state rebuilt in %.1f s (%d open incidents)", time.perf_counter() - t0, len(builder.by_id))
 
 
+REOPEN = timedelta(days=settings.reopen_days)
 core = Core()
 
 
@@ -169,8 +177,26 @@ async def send_all(topic, messages: list[tuple[bytes, bytes]]) -> None:
         await send(name, key, value, None, None, None)
 
 
-def _known(post_ids: list[str]) -> dict[str, str]:
-    return writer.run(lambda client: state.known_posts(client, post_ids))
+def _lookup(post_ids: list[str], status_since: datetime | None) -> tuple[dict, list, list]:
+    """The posts of a batch already stored (post id → incident id); with ``status_since``, also the
+    incidents whose status changed since then and those of them that were resolved but are not held
+    by the builder (to be restored, so that continued complaints reopen them)."""
+    def read(client):
+        known = state.known_posts(client, post_ids)
+        if status_since is None:
+            return known, [], []
+        changes = state.status_changes(client, status_since)
+        resolved = [iid for iid, status, _, _ in changes if status == "resolved" and iid not in core.builder.by_id]
+        return known, changes, state.open_incidents(client, WINDOW, REOPEN, ids=resolved) if resolved else []
+    return writer.run(read)
+
+
+def apply_status_changes(changes: list, restored: list) -> None:
+    """Operators' statuses into the builder: a resolution arms the reopening, anything else disarms it."""
+    core.builder.restore(restored)
+    for iid, status, at, received in changes:
+        core.builder.set_status(iid, status, at)
+        core.status_since = max(core.status_since, received - STATUS_OVERLAP)
 
 
 @app.on_partitions_assigned.connect
@@ -232,7 +258,12 @@ async def process_posts(stream):
                 writing = await finished(writing)
                 stages["write_wait"] = time.perf_counter() - t
                 t = time.perf_counter()
-                known = await until_stored(_known, [p.post_id for p in result.posts])
+                due = time.monotonic() - core.status_read >= STATUS_REFRESH_S
+                known, changes, restored = await until_stored(_lookup, [p.post_id for p in result.posts],
+                                                              core.status_since if due else None)
+                if due:
+                    core.status_read = time.monotonic()
+                    apply_status_changes(changes, restored)
                 now = datetime.now(timezone.utc)
                 stages["lookup"] = time.perf_counter() - t
                 await asyncio.to_thread(assign_incidents, result, enrichments, core.builder, core.route, known, now)
@@ -316,12 +347,16 @@ async def store_batch(events, result, found: list, now: datetime, stages: dict[s
         inc.dirty = inc.is_new = False
     try:
         await send_all(incidents_enriched, messages)
-        await send_all(alerts, [(a.alert_id.encode(), json.dumps(a.to_json(), ensure_ascii=False).encode()) for a in found])
+        await send_all(alerts, [(a.alert_id.encode(), json.dumps(a.to_json(), ensure_ascii=False).encode())
+                                for a in [*result.missing, *found]])
     except Exception as exc:    # the rows are stored (the system of record); the messages only announce them
-        log.warning("could not publish %d incident and %d alert messages of a stored batch: %s", len(messages), len(found), exc)
+        log.warning("could not publish %d incident and %d alert messages of a stored batch: %s", len(messages),
+                    len(found) + len(result.missing), exc)
     core.builder.evict()
     release(events)
     stages["send"] = time.perf_counter() - t
+    metrics.missing_persons += len(result.missing)
+    metrics.reopened += len(result.status_events)
     metrics.batch(len(events), len(result.posts), len(result.dead_letters), len(result.incidents), len(found),
                   time.perf_counter() - t0, stages, [p.ingested_at for p in result.posts])
 
@@ -364,6 +399,30 @@ async def store_status_events(stream):
 
         await until_stored(writer.write, batches)
         metrics.status_events += len(rows)
+
+
+notifier = Notifier(Channels.from_settings(settings))
+
+
+@app.agent(alerts, concurrency=1)
+async def deliver_alerts(stream):
+    """alerts → e-mail, webhook, Telegram (streams/notify.py), for the configured kinds. The offset is
+    committed after the delivery (at least once); an alert a channel keeps refusing goes to posts.dlq
+    with the reason. Without channels the messages are only read (so the broker may trim them)."""
+    async for value in stream:
+        alert = parse_alert(value)
+        if alert is None or not notifier.wanted(alert):
+            continue
+        failures = await notifier.deliver(alert)
+        if alert.get("ingested_at"):
+            with contextlib.suppress(ValueError, TypeError):
+                metrics.alert_delivered(datetime.fromisoformat(alert["ingested_at"]))
+        if failures:
+            dead = {"reason": "alert delivery failed: " + "; ".join(f"{k}: {v}" for k, v in failures.items()),
+                    "payload": payload_preview(value), "topic": alerts.get_topic_name(), "partition": None,
+                    "offset": None, "at": datetime.now(timezone.utc).isoformat()}
+            await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
+            metrics.dead_letters += 1
 
 
 def skip_unwritten_log_records() -> None:
@@ -418,7 +477,7 @@ async def prometheus(web, request):
                 lag[f"{tp.topic}/{tp.partition}"] = max(0, high - pos)
     except Exception:  # metrics must never break the worker
         pass
-    return web.text(metrics.render(lag), content_type="text/plain; version=0.0.4")
+    return web.text(metrics.render(lag, notifier.sent, notifier.failed), content_type="text/plain; version=0.0.4")
 
 
 broker_identity: dict = {"cluster_id": None, "admin": None}

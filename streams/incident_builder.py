@@ -7,6 +7,13 @@ a new incident whose id is a hash of (place key, sector, first post id): determi
 re-processing after a crash produces the same ids. A post that was already assigned (known from
 ClickHouse) keeps its incident and is not counted twice.
 
+Quality control of resolutions: an incident an operator marked resolved stays known for
+``reopen_window`` (default 7 days) after the resolution. A complaint written after it that would
+join it (same place key and sector, similar text) reopens it instead of opening a new incident: the
+incident counts one more reopening and remembers the post (``reopened_by``), for which the stream
+writes a ``reopened`` status event ("complaints continued"). A new problem elsewhere, in another
+sector, or in other words opens a new incident as before.
+
 Pure: the worker keeps one ``IncidentBuilder`` and rebuilds it from ClickHouse on start.
 """
 from __future__ import annotations
@@ -19,6 +26,7 @@ from nlp.features import analyse
 from nlp.text import fold
 
 WINDOW = timedelta(hours=72)
+REOPEN_WINDOW = timedelta(days=7)
 SIMILARITY = 0.08
 SIGNATURE_WORDS = 40
 _GENERIC = frozenset("""не нет ни без когда почему зачем сколько где кто что это весь всё все уже еще опять снова очень
@@ -68,12 +76,16 @@ class OpenIncident:
     is_new: bool = False                  # opened in this batch (deadlines, routing still to set)
     dirty: bool = True                    # changed since it was last written
     extra: dict = field(default_factory=dict)
+    resolved_at: datetime | None = None   # when an operator marked it resolved (its latest status), else None
+    reopened: int = 0                     # times the stream reopened it because complaints continued
+    reopened_by: list = field(default_factory=list)   # posts that reopened it in this batch (status events to write)
 
 
 class IncidentBuilder:
-    def __init__(self, window: timedelta = WINDOW, similarity: float = SIMILARITY):
+    def __init__(self, window: timedelta = WINDOW, similarity: float = SIMILARITY, reopen_window: timedelta = REOPEN_WINDOW):
         self.window = window
         self.similarity = similarity
+        self.reopen_window = reopen_window
         self.open: dict[tuple[str, str], list[OpenIncident]] = {}
         self.by_id: dict[str, OpenIncident] = {}
         self.watermark: datetime | None = None
@@ -90,6 +102,15 @@ class IncidentBuilder:
             if self.watermark is None or inc.last_seen > self.watermark:
                 self.watermark = inc.last_seen
 
+    def set_status(self, incident_id: str, status: str, at: datetime) -> bool:
+        """An operator's latest status of a known incident (``resolved`` arms the reopening; any
+        other status disarms it). False when the incident is not held here."""
+        inc = self.by_id.get(incident_id)
+        if inc is None:
+            return False
+        inc.resolved_at = at if status == "resolved" else None
+        return True
+
     def assign(self, post_id: str, text: str, created_at: datetime, place_key: str, sector: str, urgency: float,
                known_incident: str | None = None) -> OpenIncident:
         """The incident of one complaint (joining or opening one)."""
@@ -101,7 +122,10 @@ class IncidentBuilder:
         key = (place_key, sector)
         best, best_sim = None, -1.0
         for inc in self.open.get(key, ()):
-            if abs(created_at - inc.last_seen) > self.window and not (inc.first_seen <= created_at <= inc.last_seen):
+            if inc.resolved_at is not None and created_at > inc.resolved_at:
+                if created_at - inc.resolved_at > self.reopen_window:
+                    continue
+            elif abs(created_at - inc.last_seen) > self.window and not (inc.first_seen <= created_at <= inc.last_seen):
                 continue
             sim = jaccard(sig, inc.signature)
             if sim >= self.similarity and sim > best_sim:
@@ -112,6 +136,10 @@ class IncidentBuilder:
             self.open.setdefault(key, []).append(inc)
             self.by_id[inc.incident_id] = inc
             return inc
+        if best.resolved_at is not None and created_at > best.resolved_at:
+            best.resolved_at = None             # complaints continued after the resolution
+            best.reopened += 1
+            best.reopened_by.append(post_id)
         best.posts_count += 1
         best.first_seen = min(best.first_seen, created_at)
         best.last_seen = max(best.last_seen, created_at)
@@ -120,16 +148,22 @@ class IncidentBuilder:
         return best
 
     def evict(self) -> int:
-        """Forget incidents whose last post is older than the window (event time)."""
+        """Forget incidents whose last post is older than the window (event time), unless they were
+        resolved within the reopen window."""
         if self.watermark is None:
             return 0
         horizon = self.watermark - self.window
+        reopen_horizon = self.watermark - self.reopen_window
+
+        def held(i: OpenIncident) -> bool:
+            return i.last_seen >= horizon or (i.resolved_at is not None and i.resolved_at >= reopen_horizon)
+
         dropped = 0
         for key in list(self.open):
-            keep = [i for i in self.open[key] if i.last_seen >= horizon]
+            keep = [i for i in self.open[key] if held(i)]
             dropped += len(self.open[key]) - len(keep)
             for i in self.open[key]:
-                if i.last_seen < horizon:
+                if not held(i):
                     self.by_id.pop(i.incident_id, None)
             if keep:
                 self.open[key] = keep

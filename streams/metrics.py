@@ -5,7 +5,6 @@ import time
 from collections import deque
 from datetime import datetime, timezone
 
-
 # the stages of a batch of posts.raw, in order: validate; dead letters sent; enrichment (what +
 # where); waiting for the batch before to be stored; the lookup of posts already stored; incidents
 # (grouping, routing, deadlines); tension; the warehouse write (with the read of operators'
@@ -28,6 +27,9 @@ class Metrics:
         self.stage_seconds = dict.fromkeys(STAGES, 0.0)  # time of each stage of the batches, summed
         self.recent = deque(maxlen=120)                  # (monotonic time, events) for events/s
         self.latency = deque(maxlen=5000)                # seconds from ingest to stored
+        self.missing_persons = 0                         # fast-lane alerts raised
+        self.reopened = 0                                # incidents reopened because complaints continued
+        self.alert_latency = deque(maxlen=1000)          # seconds from ingest to an alert delivered
 
     def batch(self, events: int, stored: int, dead: int, incidents: int, alerts: int, batch_s: float,
               stages: dict[str, float], ingested: list) -> None:
@@ -44,6 +46,9 @@ class Metrics:
         now = datetime.now(timezone.utc)
         self.latency.extend((now - t).total_seconds() for t in ingested)
 
+    def alert_delivered(self, ingested_at: datetime) -> None:
+        self.alert_latency.append((datetime.now(timezone.utc) - ingested_at).total_seconds())
+
     def rate(self) -> float:
         if len(self.recent) < 2:
             return 0.0
@@ -53,9 +58,10 @@ class Metrics:
     def summary(self) -> dict:
         return {"posts_in": self.posts_in, "stored": self.posts_stored, "dlq": self.dead_letters,
                 "incidents_touched": self.incidents_touched, "alerts": self.alerts, "status_events": self.status_events,
-                "insert_retries": self.insert_retries, "events_per_s": round(self.rate(), 1)}
+                "insert_retries": self.insert_retries, "missing_persons": self.missing_persons, "reopened": self.reopened,
+                "events_per_s": round(self.rate(), 1)}
 
-    def render(self, lag: dict[str, int]) -> str:
+    def render(self, lag: dict[str, int], sent: dict[str, int] | None = None, failed: dict[str, int] | None = None) -> str:
         lines = []
 
         def metric(name: str, kind: str, help_: str, value, labels: str = "") -> None:
@@ -69,6 +75,8 @@ class Metrics:
         metric("incident_updates_total", "counter", "incident rows written", self.incidents_touched)
         metric("alerts_total", "counter", "tension alerts raised", self.alerts)
         metric("status_events_total", "counter", "status events stored", self.status_events)
+        metric("missing_person_alerts_total", "counter", "missing-person posts sent down the fast lane", self.missing_persons)
+        metric("incidents_reopened_total", "counter", "resolved incidents reopened because complaints continued", self.reopened)
         metric("insert_retries_total", "counter", "ClickHouse insert retries", self.insert_retries)
         metric("events_per_second", "gauge", "posts per second over the last batches", round(self.rate(), 2))
         per_post = self.stage_seconds["enrich"] / self.posts_in if self.posts_in else 0.0
@@ -82,6 +90,15 @@ class Metrics:
             ordered = sorted(self.latency)
             for q in (0.5, 0.95):
                 lines.append(f'tsur_ingest_to_store_seconds{{quantile="{q}"}} {ordered[int(q * (len(ordered) - 1))]:.3f}')
+        lines.append("# HELP tsur_notifications_total alerts delivered to people, per channel and outcome")
+        lines.append("# TYPE tsur_notifications_total counter")
+        for channel in sorted(sent or {}):
+            lines.append(f'tsur_notifications_total{{channel="{channel}",outcome="sent"}} {sent[channel]}')
+            lines.append(f'tsur_notifications_total{{channel="{channel}",outcome="failed"}} {(failed or {}).get(channel, 0)}')
+        if self.alert_latency:
+            ordered = sorted(self.alert_latency)
+            for q in (0.5, 0.95):
+                lines.append(f'tsur_ingest_to_alert_seconds{{quantile="{q}"}} {ordered[int(q * (len(ordered) - 1))]:.3f}')
         lines.append("# HELP tsur_consumer_lag messages behind the end of each partition")
         lines.append("# TYPE tsur_consumer_lag gauge")
         for tp, v in sorted(lag.items()):

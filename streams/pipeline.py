@@ -9,6 +9,7 @@ for the output topics out. No Faust, no I/O: the agent (streams/app.py) is the s
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from time import perf_counter
@@ -17,7 +18,16 @@ from typing import Callable
 from intake.privacy import mask_pii
 from intake.raw_post import COLUMNS as RAW_COLUMNS
 from intake.raw_post import RawPost, Rejection, parse_raw_post
+from nlp.missing_person import detect as detect_missing_person
+from streams.fast_lane import (
+    TEXT_CHARS,
+    MissingPersonAlert,
+    alert_id_for,
+    place_key_for,
+)
 from streams.incident_builder import IncidentBuilder, OpenIncident, place_key_of
+from streams.status_events import STATUS_COLUMNS
+from streams.tension import ALERT_COLUMNS
 
 DLQ_PAYLOAD_CHARS = 10_000
 
@@ -30,9 +40,11 @@ INCIDENT_COLUMNS = (
     "incident_id", "region", "municipality", "oktmo", "settlement", "settlement_oktmo", "lat", "lon", "h3", "sector",
     "sector_confidence", "complaint_score", "urgency", "title", "posts_count", "first_seen", "last_seen",
     "responsible_body", "first_answer_due", "resolution_due", "model_version", "updated_at", "place_key", "signature",
-    "urgency_reasons", "source_url", "needs_review",
+    "urgency_reasons", "source_url", "needs_review", "reopened",
 )
 TITLE_CHARS = 160
+REOPEN_ACTOR = "tsur"
+REOPEN_REASON = "complaints continued"
 
 # route(region, municipality, sector, first_seen, urgency) -> (responsible body, first answer due, resolution due)
 Route = Callable[[str, str, str, datetime, float], tuple[str, datetime | None, datetime | None]]
@@ -58,17 +70,22 @@ class BatchResult:
     enriched: list[list] = field(default_factory=list)
     incidents: list[OpenIncident] = field(default_factory=list)
     complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
+    missing: list[MissingPersonAlert] = field(default_factory=list)             # the fast lane's alerts
+    status_events: list[list] = field(default_factory=list)     # 'reopened' events (STATUS_COLUMNS rows)
     seconds: dict[str, float] = field(default_factory=dict)    # time per stage (streams.metrics.STAGES)
 
     def warehouse_batches(self, now: datetime | None = None) -> list[tuple[str, list[list], tuple[str, ...]]]:
         """Rows per table, in the order they must be written: ``posts_enriched`` (which records
         that a post was counted into its incident) last, so that a crash between the inserts
         never leaves a post marked as counted in an incident that was not stored; the restart
-        recounts each open incident from ``posts_enriched`` (sql/queries/stream_open_incidents.sql)."""
+        recounts each open incident from ``posts_enriched`` (sql/queries/stream_open_incidents.sql).
+        The fast lane's alerts and the reopenings' status events are written before it too."""
         now = now or datetime.now(timezone.utc)
         return [
             ("posts_raw", [p.row() for p in self.posts], RAW_COLUMNS),
             ("incidents", [incident_row(i, now) for i in self.incidents], INCIDENT_COLUMNS),
+            ("alerts", [a.row(now) for a in self.missing], ALERT_COLUMNS),
+            ("incident_status_events", self.status_events, STATUS_COLUMNS),
             ("posts_enriched", self.enriched, ENRICHED_COLUMNS),
         ]
 
@@ -81,7 +98,7 @@ def incident_row(inc: OpenIncident, now: datetime) -> list:
         e.get("sector_confidence", 0.0), e.get("complaint_score", 0.0), inc.urgency, e.get("title", ""),
         inc.posts_count, inc.first_seen, inc.last_seen, e.get("responsible_body", ""), e.get("first_answer_due"),
         e.get("resolution_due"), e.get("model_version", ""), now, inc.place_key, sorted(inc.signature),
-        list(e.get("urgency_reasons", ())), e.get("source_url", ""), int(e.get("needs_review", False)),
+        list(e.get("urgency_reasons", ())), e.get("source_url", ""), int(e.get("needs_review", False)), inc.reopened,
     ]
 
 
@@ -95,8 +112,15 @@ def incident_message(inc: OpenIncident) -> dict:
         "posts_count": inc.posts_count, "first_seen": inc.first_seen.isoformat(), "last_seen": inc.last_seen.isoformat(),
         "urgency": inc.urgency, "responsible_body": e.get("responsible_body"), "title": e.get("title"),
         "first_answer_due": due.isoformat() if due else None, "resolution_due": res.isoformat() if res else None,
-        "new": inc.is_new,
+        "new": inc.is_new, "reopened": inc.reopened,
     }
+
+
+def reopen_event(inc: OpenIncident, post_id: str, at: datetime, now: datetime) -> list:
+    """The 'reopened' status event (STATUS_COLUMNS) of an incident a post reopened; its id is a hash of
+    the incident and the post, so a replay stores it once."""
+    event_id = hashlib.blake2b(f"{inc.incident_id}\x1freopened\x1f{post_id}".encode(), digest_size=10).hexdigest()
+    return [event_id, inc.incident_id, "reopened", REOPEN_ACTOR, f"{REOPEN_REASON}: post {post_id}", at, now, ""]
 
 
 # ---------------------------------------------------------------- operators' sector corrections
@@ -186,8 +210,9 @@ def assign_incidents(result: BatchResult, enrichments: list, builder: IncidentBu
         if not hasattr(e, "sector"):        # Rejected: cannot happen for a validated post, but never crash
             continue
         incident_id = ""
-        if e.is_complaint:
-            pkey = place_key_of(e.region, e.municipality, e.oktmo, e.settlement)
+        missing = detect_missing_person(p.text)
+        if e.is_complaint or missing:
+            pkey = place_key_for(p.post_id) if missing else place_key_of(e.region, e.municipality, e.oktmo, e.settlement)
             inc = builder.assign(p.post_id, p.text, p.created_at, pkey, e.sector, e.urgency, known.get(p.post_id))
             if inc.is_new and not inc.extra:
                 body, first_due, final_due = route(e.region or "", e.municipality or "", e.sector, inc.first_seen, e.urgency)
@@ -201,7 +226,16 @@ def assign_incidents(result: BatchResult, enrichments: list, builder: IncidentBu
                 }
             incident_id = inc.incident_id
             touched[incident_id] = inc
-            result.complaints.append((e.municipality_oktmo or e.region or "?", e.sector, p.created_at))
+            for post_id in inc.reopened_by:
+                result.status_events.append(reopen_event(inc, post_id, p.created_at, now))
+            inc.reopened_by.clear()
+            if missing:     # alerted again on a replay (at least once; the id lets receivers drop repeats)
+                result.missing.append(MissingPersonAlert(
+                    alert_id_for(p.post_id), p.post_id, incident_id, p.created_at, e.region or "", e.municipality or "",
+                    e.municipality_oktmo or "", e.settlement or "", e.lat, e.lon, e.h3 or "", e.sector, p.url,
+                    p.text[:TEXT_CHARS], missing.rule, missing.evidence, p.ingested_at))
+            else:
+                result.complaints.append((e.municipality_oktmo or e.region or "?", e.sector, p.created_at))
         result.enriched.append([
             p.post_id, incident_id, p.source, p.community_id, p.created_at, e.region or "", e.municipality or "",
             e.municipality_oktmo or "", e.settlement or "", e.oktmo or "", e.lat, e.lon, e.h3 or "", e.place_confidence,

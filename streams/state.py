@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from streams.incident_builder import OpenIncident
+from streams.incident_builder import REOPEN_WINDOW, OpenIncident
 from warehouse.queries import named_query
 
 
-def open_incidents(client, window: timedelta) -> list[OpenIncident]:
-    rows = client.query(named_query("stream_open_incidents"),
-                        parameters={"window_hours": int(window.total_seconds() // 3600)}).result_rows
+def open_incidents(client, window: timedelta, reopen_window: timedelta = REOPEN_WINDOW,
+                   ids: list[str] | None = None) -> list[OpenIncident]:
+    """The stream's incidents: open ones (last post within ``window``) and those resolved within
+    ``reopen_window``; or, given ``ids``, those incidents."""
+    rows = client.query(named_query("stream_open_incidents"), parameters={
+        "window_hours": int(window.total_seconds() // 3600), "reopen_hours": int(reopen_window.total_seconds() // 3600),
+        "by_id": ids is not None, "ids": list(ids or [])}).result_rows
     out = []
     for (iid, pkey, sector, sig, first, last, count, urgency, region, muni, oktmo, settlement, s_oktmo, lat, lon, h3,
-         sconf, cscore, title, body, first_due, final_due, model, reasons, url, review) in rows:
+         sconf, cscore, title, body, first_due, final_due, model, reasons, url, review, reopened, resolved_at) in rows:
         out.append(OpenIncident(
             iid, pkey, sector, frozenset(sig), _utc(first), _utc(last), int(count), float(urgency),
             extra={"region": region, "municipality": muni, "oktmo": oktmo, "settlement": settlement, "settlement_oktmo": s_oktmo,
@@ -22,8 +26,16 @@ def open_incidents(client, window: timedelta) -> list[OpenIncident]:
                    "responsible_body": body, "first_answer_due": _utc(first_due), "resolution_due": _utc(final_due),
                    "model_version": model, "urgency_reasons": tuple(reasons), "source_url": url,
                    "needs_review": bool(review)},
+            resolved_at=_utc(resolved_at), reopened=int(reopened),
         ))
     return out
+
+
+def status_changes(client, since) -> list[tuple[str, str, object, object]]:
+    """(incident id, latest status, its time, when its newest event was stored) of the incidents that
+    got a status event stored after ``since``."""
+    rows = client.query(named_query("stream_status_changes"), parameters={"since": since}).result_rows
+    return [(iid, status, _utc(at), _utc(received)) for iid, status, at, received in rows]
 
 
 def corrections(client, incident_ids: list[str]) -> dict[str, tuple[str, object]]:

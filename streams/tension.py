@@ -73,7 +73,7 @@ class TensionMonitor:
 
 
 ALERT_COLUMNS = ("alert_id", "kind", "region", "municipality", "oktmo", "h3", "sector", "window_start", "window_end",
-                 "observed", "baseline", "created_at")
+                 "observed", "baseline", "created_at", "post_id", "incident_id")
 
 
 def alert_rows(found: list[TensionAlert], now: datetime) -> list[list]:
@@ -83,5 +83,5 @@ def alert_rows(found: list[TensionAlert], now: datetime) -> list[list]:
     for a in found:
         oktmo = a.key if a.key.isdigit() else ""
         rows.append([a.alert_id, "tension", "" if oktmo else a.key, "", oktmo, "", a.sector, a.window_start, a.window_end,
-                     a.observed, a.baseline, now])
+                     a.observed, a.baseline, now, "", ""])
     return rows

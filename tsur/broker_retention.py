@@ -34,7 +34,7 @@ from pathlib import Path
 from tsur.broker import BUCKET, DURABLE_CLUSTER_ID, broker_dir
 
 WORKER_GROUP = "tsur"                                   # the Faust app id (streams/app.py)
-WORKER_TOPICS = ("posts_raw", "incidents_status")       # the topics its agents read
+WORKER_TOPICS = ("posts_raw", "incidents_status", "alerts")   # the topics its agents read
 TRIM_EVERY_S = 60.0
 
 

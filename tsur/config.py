@@ -129,6 +129,23 @@ def _secret_value(env: dict, name: str, pattern: str = r"^\S{16,256}$") -> str:
     return raw
 
 
+def _list(env: dict, name: str, default: tuple) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    return tuple(x.strip() for x in raw.split(",") if x.strip())
+
+
+def _emails(env: dict) -> tuple[str, ...]:
+    from reports.delivery import ADDRESS
+
+    out = _list(env, "TSUR_NOTIFY_EMAILS", ())
+    bad = [a for a in out if not ADDRESS.match(a)]
+    if bad:
+        raise ConfigError(f"TSUR_NOTIFY_EMAILS: not e-mail addresses: {', '.join(bad)}")
+    return out
+
+
 def _base_url(env: dict, name: str, default: str) -> str:
     raw = (env.get(name) or default).strip().rstrip("/")
     parsed = urlparse(raw)
@@ -187,6 +204,18 @@ class Settings:
     vk_callback_secret: str = field(default="", repr=False)        # TSUR_VK_CALLBACK_SECRET
     vk_callback_confirmation: str = field(default="", repr=False)  # TSUR_VK_CALLBACK_CONFIRMATION
     telegram_webhook_secret: str = field(default="", repr=False)   # TSUR_TELEGRAM_WEBHOOK_SECRET
+    reopen_days: float = 7.0            # TSUR_REOPEN_DAYS: complaints this long after a resolution reopen it
+    # alerts to people (streams/notify.py, docs/quality-control.md)
+    notify_kinds: tuple = ("missing_person",)   # TSUR_NOTIFY_KINDS
+    notify_emails: tuple = ()           # TSUR_NOTIFY_EMAILS
+    notify_smtp_host: str = ""          # TSUR_NOTIFY_SMTP_HOST
+    notify_smtp_port: int = 25          # TSUR_NOTIFY_SMTP_PORT
+    notify_smtp_user: str = ""          # TSUR_NOTIFY_SMTP_USER
+    notify_smtp_password: str = field(default="", repr=False)   # TSUR_NOTIFY_SMTP_PASSWORD
+    notify_smtp_starttls: bool = False  # TSUR_NOTIFY_SMTP_STARTTLS
+    notify_sender: str = "tsur@localhost"   # TSUR_NOTIFY_SENDER
+    notify_webhook_url: str = ""        # TSUR_NOTIFY_WEBHOOK_URL
+    notify_telegram_chat: str = ""      # TSUR_NOTIFY_TELEGRAM_CHAT (with TSUR_TELEGRAM_BOT_TOKEN)
 
     @property
     def embedded_warehouse(self) -> bool:
@@ -280,6 +309,17 @@ class Settings:
             vk_callback_secret=_secret_value(env, "TSUR_VK_CALLBACK_SECRET"),
             vk_callback_confirmation=(env.get("TSUR_VK_CALLBACK_CONFIRMATION") or "").strip(),
             telegram_webhook_secret=_secret_value(env, "TSUR_TELEGRAM_WEBHOOK_SECRET", pattern=r"^[A-Za-z0-9_-]{16,256}$"),
+            reopen_days=_float(env, "TSUR_REOPEN_DAYS", 7.0, 0.01, 365),
+            notify_kinds=_list(env, "TSUR_NOTIFY_KINDS", ("missing_person",)),
+            notify_emails=_emails(env),
+            notify_smtp_host=(env.get("TSUR_NOTIFY_SMTP_HOST") or "").strip(),
+            notify_smtp_port=_int(env, "TSUR_NOTIFY_SMTP_PORT", 25, 1, 65535),
+            notify_smtp_user=(env.get("TSUR_NOTIFY_SMTP_USER") or "").strip(),
+            notify_smtp_password=env.get("TSUR_NOTIFY_SMTP_PASSWORD") or "",
+            notify_smtp_starttls=_switch(env, "TSUR_NOTIFY_SMTP_STARTTLS", False),
+            notify_sender=(env.get("TSUR_NOTIFY_SENDER") or "tsur@localhost").strip(),
+            notify_webhook_url=_base_url(env, "TSUR_NOTIFY_WEBHOOK_URL", "") if env.get("TSUR_NOTIFY_WEBHOOK_URL") else "",
+            notify_telegram_chat=(env.get("TSUR_NOTIFY_TELEGRAM_CHAT") or "").strip(),
             retention_days={kind: _int(env, f"TSUR_RETENTION_{kind.upper()}_DAYS", days, 0, 36500)
                             for kind, days in RETENTION_DEFAULT_DAYS.items()},
         )

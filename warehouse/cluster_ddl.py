@@ -91,6 +91,7 @@ LAYOUT: dict[str, Placement] = {
     "report_heatmap_daily": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "report_sla_daily": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "report_sla_overdue": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
+    "report_chronic_problems": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "published_reports": Placement(None, "the list of published files, replaced per region-day with DELETE + INSERT."),
     "api_keys": Placement(None, "a handful of rows read with FINAL on every API request: a copy on each node."),
     "collector_cursors": Placement(None, "one row per collected source, read when a collector starts and written about "

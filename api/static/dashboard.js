@@ -191,6 +191,10 @@
           Math.round(it.sector_confidence * 100) + " %" }, " ?"));
       }
       tr.appendChild(sec);
+      if (it.reopened) {       // complaints continued after a resolution: a repeat
+        sec.appendChild(node("span", { "class": "repeat", title: "Повторно открыт после решения: " + it.reopened +
+          " раз(а), жалобы продолжились" }, " ↻" + (it.reopened > 1 ? it.reopened : "")));
+      }
       tr.appendChild(node("td", {}, [it.settlement, it.municipality].filter(Boolean).join(", ") || "не определено"));
       var title = node("td", { "class": "title" });
       if (it.source_url) {
@@ -256,6 +260,33 @@
     });
   }
 
+  /* ------------------------------------------------------------------ chronic problems */
+  function loadChronic() {
+    return getJSON("/api/chronic", { region: state.region, day: state.day, limit: 20 }).then(function (data) {
+      var tbody = el("chronic").querySelector("tbody");
+      tbody.textContent = "";
+      el("chronic-week").textContent = data.week ? "90 дней по " + data.week.split("-").reverse().join(".") : "еженедельно, 90 дней";
+      if (!data.items.length) {
+        var tr = node("tr", { "class": "empty" });
+        tr.appendChild(node("td", { colspan: "7" }, "Хронических проблем нет или отчёт ещё не рассчитан (DAG chronic_problems, еженедельно)"));
+        tbody.appendChild(tr);
+        return 0;
+      }
+      data.items.forEach(function (r) {
+        var tr = node("tr", { title: r.why });
+        tr.appendChild(node("td", {}, [r.settlement, r.municipality].filter(Boolean).join(", ")));
+        tr.appendChild(node("td", {}, r.sector_name));
+        tr.appendChild(node("td", { "class": "num" }, r.incidents));
+        tr.appendChild(node("td", { "class": "num" }, r.recent));
+        tr.appendChild(node("td", {}, r.trend));
+        tr.appendChild(node("td", { "class": "num" }, r.reopened));
+        tr.appendChild(node("td", { "class": "num" }, num(r.score, 1)));
+        tbody.appendChild(tr);
+      });
+      return data.items.length;
+    });
+  }
+
   /* ------------------------------------------------------------------ alerts */
   function loadAlerts() {
     return getJSON("/api/alerts", { region: state.region, day: state.day, sector: state.sector, limit: 50 }).then(function (data) {
@@ -267,6 +298,13 @@
       }
       data.items.forEach(function (a) {
         var li = node("li", { "data-id": a.alert_id });
+        if (a.kind === "missing_person") {   // the fast lane: a post about a missing person
+          li.className = "missing";
+          li.appendChild(node("strong", {}, "Пропал человек · " + (a.municipality || "муниципалитет не определён")));
+          li.appendChild(node("div", { "class": "when" }, msk.format(new Date(a.window_end)) + " МСК"));
+          list.appendChild(li);
+          return;
+        }
         li.appendChild(node("strong", {}, (a.municipality || "муниципалитет не определён") + " · " + a.sector_name));
         li.appendChild(node("div", {}, a.observed + " жалоб за " + duration((new Date(a.window_end) - new Date(a.window_start)) / 1000) +
           " (обычно " + num(a.baseline, 2) + " в час)"));
@@ -285,7 +323,7 @@
   function refreshAll() {
     document.body.removeAttribute("data-ready");
     setStatus("Загрузка…");
-    return Promise.all([loadCells(), loadIncidents(), loadSla(), loadAlerts()]).then(function (counts) {
+    return Promise.all([loadCells(), loadIncidents(), loadSla(), loadAlerts(), loadChronic()]).then(function (counts) {
       stamp();
       if (!state.rendered) {
         state.rendered = true;

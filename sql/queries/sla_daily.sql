@@ -1,5 +1,7 @@
 -- SLA figures per municipality and responsible body for the 7 days ending on `day` (Europe/Moscow
 -- calendar days), "now" = the end of `day`; with the previous 7 days for week-over-week change.
+-- Quality control: incidents marked resolved at least once, those reopened after a resolution, and
+-- the median time to the resolution that held (still resolved at the end of the day).
 -- Parameters: day, region, computed_at.
 INSERT INTO report_sla_daily
 WITH
@@ -9,14 +11,18 @@ WITH
             i.municipality AS municipality, i.oktmo AS oktmo, i.responsible_body AS responsible_body,
             toDate(i.first_seen, 'Europe/Moscow') AS d, i.first_seen AS first_seen,
             i.first_answer_due AS first_due, i.resolution_due AS final_due,
-            s.first_answer_at AS answered_at, s.resolved_at AS resolved_at
+            s.first_answer_at AS answered_at, s.resolved_at AS resolved_at,
+            s.resolved_once AS resolved_once, s.reopened AS reopened, s.lasting_at AS lasting_at
         FROM incidents AS i FINAL
         LEFT JOIN
         (
             SELECT incident_id,
                    nullIf(minIf(at, status IN ('answered', 'in_progress', 'resolved', 'rejected') AND at < as_of),
                           toDateTime64(0, 3, 'UTC')) AS first_answer_at,
-                   nullIf(maxIf(at, status IN ('resolved', 'rejected') AND at < as_of), toDateTime64(0, 3, 'UTC')) AS resolved_at
+                   nullIf(maxIf(at, status IN ('resolved', 'rejected') AND at < as_of), toDateTime64(0, 3, 'UTC')) AS resolved_at,
+                   countIf(status = 'resolved' AND at < as_of) > 0 AS resolved_once,
+                   countIf(status = 'reopened' AND at < as_of) > 0 AS reopened,
+                   if(argMaxIf(status, at, at < as_of) = 'resolved', maxIf(at, status = 'resolved' AND at < as_of), NULL) AS lasting_at
             FROM incident_status_events FINAL
             GROUP BY incident_id
         ) AS s ON s.incident_id = i.incident_id
@@ -44,7 +50,10 @@ SELECT
     if(countIf(d <= {day:Date} - 7 AND (answered_at IS NOT NULL OR first_due < as_of)) = 0, NULL,
        countIf(d <= {day:Date} - 7 AND answered_at IS NOT NULL AND answered_at <= first_due)
        / countIf(d <= {day:Date} - 7 AND (answered_at IS NOT NULL OR first_due < as_of))) AS share_prev,
-    {computed_at:DateTime64(3, 'UTC')} AS computed_at
+    {computed_at:DateTime64(3, 'UTC')} AS computed_at,
+    toUInt32(countIf(d > {day:Date} - 7 AND resolved_once)) AS resolved_once,
+    toUInt32(countIf(d > {day:Date} - 7 AND reopened)) AS reopened,
+    quantileExactInclusiveIf(0.5)(dateDiff('second', first_seen, lasting_at) / 3600, d > {day:Date} - 7 AND lasting_at IS NOT NULL) AS m3
 FROM base
 GROUP BY municipality, responsible_body
 HAVING received > 0 OR received_prev > 0

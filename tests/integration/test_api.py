@@ -29,7 +29,7 @@ BASE = {"start_date": START, "end_date": END, "page_size": 1000}
 KRASNODAR_BOX = (38.85, 44.95, 39.2, 45.2)        # lon1, lat1, lon2, lat2 around the city of Krasnodar
 ALERT = ["alert-test-1", "tension", REGION, "Усть-Лабинский район", "03656000", "882d73e3a7fffff", "housing",
          datetime(2026, 11, 20, 6, 0, tzinfo=timezone.utc), datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), 9, 0.25,
-         datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)]
+         datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc), "", ""]
 
 
 

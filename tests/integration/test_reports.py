@@ -2,6 +2,7 @@
 fixture, fair rankings, heat-map cells and tension, idempotent re-runs."""
 from datetime import date, datetime, timedelta, timezone
 
+import pandas as pd
 import pytest
 
 from reports import heatmap, rollup, sla
@@ -22,7 +23,7 @@ def incident(iid, first_seen, due_h, body="Администрация город
                title=f"Инцидент {iid}", posts_count=1, first_seen=first_seen, last_seen=first_seen, responsible_body=body,
                first_answer_due=first_seen + timedelta(hours=due_h), resolution_due=first_seen + timedelta(days=9),
                model_version="t", updated_at=datetime.now(timezone.utc), place_key="s:x", signature=[], urgency_reasons=[],
-               source_url=f"https://vk.com/wall-1_{iid}", needs_review=0)
+               source_url=f"https://vk.com/wall-1_{iid}", needs_review=0, reopened=0)
     return [row[c] for c in INCIDENT_COLUMNS]
 
 
@@ -44,7 +45,9 @@ def seed(client):
     now = datetime.now(timezone.utc)
     ev = [["1", "a", "answered", "", "", t + timedelta(hours=2), now], ["2", "b", "answered", "", "", t + timedelta(hours=30), now],
           ["3", "e", "answered", "", "", t - timedelta(days=10) + timedelta(hours=1), now],
-          ["4", "f", "answered", "", "", t + timedelta(hours=4), now], ["5", "f", "resolved", "", "", t + timedelta(days=1), now]]
+          ["4", "f", "answered", "", "", t + timedelta(hours=4), now], ["5", "f", "resolved", "", "", t + timedelta(days=1), now],
+          # a: resolved after 5 h, reopened after 20 h (complaints continued): not a lasting resolution
+          ["6", "a", "resolved", "", "", t + timedelta(hours=5), now], ["7", "a", "reopened", "tsur", "", t + timedelta(hours=20), now]]
     client.insert("incident_status_events", [e + [""] for e in ev], column_names=list(STATUS_COLUMNS))   # (no sector correction)
 
 
@@ -53,12 +56,16 @@ def test_sla_figures_by_hand(client):
     assert sla.build(client, DAY, REGION) == 2
     f = sla.figures(client, DAY, REGION).set_index("responsible_body")
     adm = f.loc["Администрация города Шахты"]
-    assert (adm.received, adm.answered_on_time, adm.answered_late, adm.overdue_now, adm.resolved) == (4, 1, 1, 2, 0)
+    assert (adm.received, adm.answered_on_time, adm.answered_late, adm.overdue_now, adm.resolved) == (4, 1, 1, 2, 1)
+    assert (adm.resolved_once, adm.reopened) == (1, 1) and pd.isna(adm.median_lasting_resolution_h)
     assert adm.within_deadline_share == pytest.approx(1 / 4)
     assert adm.median_first_answer_h == pytest.approx(16.0)          # median of 2 h and 30 h
     assert adm.received_prev == 1 and adm.within_deadline_share_prev == pytest.approx(1.0)
     vk = f.loc["Водоканал"]
     assert (vk.received, vk.answered_on_time, vk.resolved) == (1, 1, 1) and vk.median_resolution_h == pytest.approx(24.0)
+    assert (vk.resolved_once, vk.reopened) == (1, 0) and vk.median_lasting_resolution_h == pytest.approx(24.0)
+    table = sla._table(f.reset_index())
+    assert list(table["Повторно открыто, %"]) == [100.0, 0.0]
     assert sla.build(client, DAY, REGION) == 2                         # re-run replaces the day
     overdue = sla.oldest_overdue(client, DAY, REGION, "город Шахты")
     assert list(overdue["title"]) == ["Инцидент c", "Инцидент d"]
@@ -84,8 +91,6 @@ def test_oldest_overdue_is_as_of_the_end_of_the_day_and_at_most_15_per_municipal
 
 
 def test_fair_ranking():
-    import pandas as pd
-
     frame = pd.DataFrame({
         "municipality": ["A", "B", "C"], "received": [200, 12, 3], "answered_on_time": [180, 12, 3],
         "answered_late": [10, 0, 0], "overdue_now": [10, 0, 0]})

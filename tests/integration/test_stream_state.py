@@ -14,7 +14,7 @@ def _incident(iid: str, posts_count: int) -> list:
     row = dict.fromkeys(INCIDENT_COLUMNS, "")
     row.update(incident_id=iid, lat=None, lon=None, sector="housing", sector_confidence=0.9, complaint_score=0.9,
                urgency=0.0, posts_count=posts_count, first_seen=T, last_seen=T + timedelta(hours=1), first_answer_due=None,
-               resolution_due=None, updated_at=T, place_key="r:X", signature=["вода"], urgency_reasons=[], needs_review=0)
+               resolution_due=None, updated_at=T, place_key="r:X", signature=["вода"], urgency_reasons=[], needs_review=0, reopened=0)
     return [row[c] for c in INCIDENT_COLUMNS]
 
 

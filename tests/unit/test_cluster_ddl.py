@@ -121,7 +121,7 @@ def test_rendering_is_deterministic_and_parameterised():
     later = render(after=6)
     assert {s.source for s in later} == {"ledger", "0007_cell_aggregates.sql", "0008_needs_review.sql", "0009_sector_corrections.sql",
                                          "0010_collector_cursors.sql", "0011_post_deletions.sql",
-                                         "0012_sla_overdue.sql"}
+                                         "0012_sla_overdue.sql", "0013_stage_two.sql"}
     # a new version of a view replaces it ON CLUSTER
     (view,) = [s for s in later if s.source == "0008_needs_review.sql" and s.kind == "view"]
     assert view.sql.startswith("CREATE OR REPLACE VIEW incident_current ON CLUSTER")

@@ -95,3 +95,37 @@ def test_sector_corrections_are_status_events_that_reroute():
     again = dict(zip(INCIDENT_COLUMNS, rerouted_row(stored, "roads", route, now + timedelta(hours=1))))
     assert (again["sector"], again["responsible_body"], again["updated_at"]) == ("roads", "body for roads", now + timedelta(hours=1))
     assert again["posts_count"] == stored["posts_count"] and again["incident_id"] == "xyz"
+
+
+def test_complaints_after_a_resolution_reopen_the_incident():
+    b = IncidentBuilder()
+    a = b.assign("p1", "Третий день нет воды в посёлке, водоканал молчит", T0, KEY, "housing", 0.0)
+    assert b.set_status(a.incident_id, "resolved", T0 + timedelta(hours=5))
+    before = b.assign("p0", "нет воды в посёлке третий день", T0 + timedelta(hours=4), KEY, "housing", 0.0)
+    assert before is a and a.reopened == 0 and a.resolved_at is not None     # written before the resolution
+    again = b.assign("p2", "Опять нет воды в посёлке, водоканал молчит", T0 + timedelta(days=3), KEY, "housing", 0.0)
+    assert again is a and a.reopened == 1 and a.reopened_by == ["p2"] and a.resolved_at is None
+    more = b.assign("p3", "И сегодня нет воды в посёлке", T0 + timedelta(days=3, hours=1), KEY, "housing", 0.0)
+    assert more is a and a.reopened == 1                  # reopened once: it is open again
+
+
+def test_a_new_problem_or_another_place_does_not_reopen():
+    b = IncidentBuilder()
+    a = b.assign("p1", "Третий день нет воды в посёлке, водоканал молчит", T0, KEY, "housing", 0.0)
+    b.set_status(a.incident_id, "resolved", T0 + timedelta(hours=5))
+    elsewhere = place_key_of("Краснодарский край", "Усть-Лабинский район", "03657000001", "Двубратский")
+    assert b.assign("p2", "Нет воды в посёлке, водоканал молчит", T0 + timedelta(days=2), elsewhere, "housing", 0.0) is not a
+    assert b.assign("p3", "Нет воды в посёлке", T0 + timedelta(days=2), KEY, "roads", 0.0) is not a     # another sector
+    assert b.assign("p4", "Ямы на дороге к школе, машины ломаются", T0 + timedelta(days=2), KEY, "housing", 0.0) is not a
+    late = b.assign("p5", "Опять нет воды в посёлке, водоканал молчит", T0 + timedelta(days=9), KEY, "housing", 0.0)
+    assert late is not a and a.reopened == 0             # more than the reopen window after the resolution
+
+
+def test_rejected_incidents_are_not_reopened_and_resolved_ones_outlive_the_window():
+    b = IncidentBuilder()
+    a = b.assign("p1", "Третий день нет воды в посёлке", T0, KEY, "housing", 0.0)
+    b.set_status(a.incident_id, "resolved", T0 + timedelta(hours=1))
+    b.assign("p2", "Огромные ямы на дороге", T0 + timedelta(days=4), KEY, "roads", 0.0)   # moves the watermark on
+    assert b.evict() == 0 and a.incident_id in b.by_id      # held for the reopen window, past the 72 h window
+    b.set_status(a.incident_id, "rejected", T0 + timedelta(hours=2))
+    assert b.evict() == 1 and a.incident_id not in b.by_id
