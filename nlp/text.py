@@ -58,6 +58,12 @@ WORD_CACHE = 100_000
 _URL_HINTS = ("http", "www.", ".ru", ".рф", ".com", ".org", ".net", ".su")
 
 
+# Words too common in complaints to say what one is about (an incident's signature, the rising words
+# of the analysis of residents' concerns)
+GENERIC_WORDS = frozenset("""не нет ни без когда почему зачем сколько где кто что это весь всё все уже еще опять снова очень
+день год час раз человек житель мы наш ваш вы который такой этот тот свой быть мочь стать сказать говорить""".split())
+
+
 def fold(text: str) -> str:
     text = text.lower().replace("ё", "е")
     # substring checks (C speed) before the regexes: most posts have no link and no mention

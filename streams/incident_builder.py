@@ -23,14 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from nlp.features import analyse
-from nlp.text import fold
+from nlp.text import GENERIC_WORDS, fold
 
 WINDOW = timedelta(hours=72)
 REOPEN_WINDOW = timedelta(days=7)
 SIMILARITY = 0.08
 SIGNATURE_WORDS = 40
-_GENERIC = frozenset("""не нет ни без когда почему зачем сколько где кто что это весь всё все уже еще опять снова очень
-день год час раз человек житель мы наш ваш вы который такой этот тот свой быть мочь стать сказать говорить""".split())
+
 
 
 def signature(text: str) -> frozenset[str]:
@@ -38,7 +37,7 @@ def signature(text: str) -> frozenset[str]:
     out = []
     for forms in analyse(fold(text[:5000])):
         head = forms[0]
-        if len(head) > 2 and not head.isdigit() and head not in _GENERIC:
+        if len(head) > 2 and not head.isdigit() and head not in GENERIC_WORDS:
             out.append(head)
         if len(out) >= SIGNATURE_WORDS:
             break

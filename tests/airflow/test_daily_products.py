@@ -71,7 +71,8 @@ def test_all_dags_import():
 
     bag = DagBag(dag_folder=str(DAGS))
     assert bag.import_errors == {}
-    assert {"posts_daily", "heatmap_daily", "sla_daily", "regional_rollup", "regional_rollup_weekly"} <= set(bag.dag_ids)
+    assert {"posts_daily", "heatmap_daily", "sla_daily", "regional_rollup", "regional_rollup_weekly", "chronic_problems",
+            "resident_concerns", "resident_concerns_weekly"} <= set(bag.dag_ids)
 
 
 def test_heatmap_sla_rollup_for_a_day_and_rerun_is_idempotent(seeded, settings, monkeypatch, tmp_path):
@@ -220,3 +221,16 @@ def test_a_task_failing_midway_then_rerun_gives_what_a_clean_run_gives(seeded, s
     assert after_failure == clean
     record("Airflow task failed mid-way", produced=len(clean["rows"]), stored=len(after_failure["rows"]), lost=0, double=0,
            note=f"re-run equals a clean run: {len(clean['rows'])} SLA rows, {len(clean['files'])} files")
+
+
+def test_resident_concerns_daily_and_weekly_editions(seeded, settings):
+    """What worries residents, both editions, on the seeded sample (its 'no water' burst in Южный)."""
+    for dag_id in ("resident_concerns", "resident_concerns_weekly"):
+        _run(dag_id, END)
+    out = Path(os.environ["TSUR_DATA_DIR"]) / "reports" / REGION / END.isoformat()
+    for name in ("concerns", "concerns-7d"):
+        assert (out / f"{name}.pdf").read_bytes()[:4] == b"%PDF" and (out / f"{name}.xlsx").exists()
+        html = (out / f"{name}.html").read_text(encoding="utf-8")
+        assert "Что волнует жителей" in html and "Главные темы" in html and "На 10 000 жителей" in html
+    products = dict(_query(settings, "SELECT product, count() FROM published_reports FINAL WHERE day = {d:Date} GROUP BY product", d=END))
+    assert products["concerns"] == 3 and products["concerns_weekly"] == 3

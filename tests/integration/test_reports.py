@@ -123,3 +123,45 @@ def test_sla_report_renders_without_overdue_incidents(client, tmp_path):
     (muni, oktmo, files), = sla.render(client, DAY, REGION, tmp_path)
     assert muni == "город Шахты" and oktmo == "60740000"
     assert "Просроченных обращений нет" in files["html"].read_text() and files["pdf"].stat().st_size > 1000
+
+
+def test_resident_concerns_report_by_hand(client, settings, tmp_path):
+    """28 quiet days with a pothole post a day, then a day with six posts about hot water: the water is
+    the top subtopic and the rising phrase, its incident the most discussed, and complaints per 10,000
+    residents use the gazetteer's population of город Шахты."""
+    from intake.raw_post import COLUMNS, parse_raw_post
+    from reports import concerns
+
+    raw, enriched = [], []
+
+    def add(i, text, d, sector, incident):
+        p = parse_raw_post({"source": "vk", "id": f"cc{i}", "text": text, "created_at": f"{d.isoformat()}T12:00:00+03:00",
+                            "region_hint": REGION}, settings.pseudonym_key)
+        raw.append(p.row())
+        enriched.append([p.post_id, incident, p.created_at, REGION, "город Шахты", sector, 1])
+
+    for k in range(1, 29):
+        add(k, "Ямы на дороге по улице Ленина, колёса пробиваем", DAY - timedelta(days=k), "roads", f"pit{k}")
+    add(100, "Ямы на дороге по улице Ленина, колёса пробиваем", DAY, "roads", "pit0")
+    for k in range(6):
+        add(200 + k, f"Нет горячей воды в доме {k + 1} на Садовой, из крана течёт холодная", DAY, "housing", "hw")
+    client.insert("posts_raw", raw, column_names=list(COLUMNS))
+    client.insert("posts_enriched", enriched,
+                  column_names=["post_id", "incident_id", "created_at", "region", "municipality", "sector", "is_complaint"])
+    client.insert("incidents", [incident("hw", datetime(2026, 11, 20, 9, tzinfo=MSK), 8)], column_names=list(INCIDENT_COLUMNS))
+
+    df = concerns.posts(client, DAY, REGION, 1)
+    assert int(df["now"].sum()) == 7 and len(df) == 35
+    rise = concerns.rising(df, 1)
+    assert "горячий вода" in set(rise["term"]) and "яма" not in set(rise["term"])
+    row = rise.set_index("term").loc["горячий вода"]
+    assert row["now"] == 6 and row["expected"] == 0 and row["z"] == pytest.approx(6.0)
+    subs = concerns.subtopics(df, 1)
+    assert subs.iloc[0]["sector"] == "housing" and subs.iloc[0]["now"] == 6 and "вод" in subs.iloc[0]["subtopic"].lower()
+    top = concerns.discussed(client, df)
+    assert top.iloc[0]["incident_id"] == "hw" and top.iloc[0]["posts"] == 6
+    dens = concerns.per_10k(df, REGION).set_index("municipality")
+    assert dens.loc["город Шахты", "complaints"] == 7 and dens.loc["город Шахты", "population"] > 100_000
+    files = concerns.build_report(client, DAY, REGION, tmp_path, days=1)
+    html = files["html"].read_text(encoding="utf-8")
+    assert set(files) == {"html", "pdf", "xlsx"} and "горячий вода" in html and "На 10 000 жителей" in html
