@@ -58,6 +58,10 @@ _GONE_RE = re.compile(r"(?:\bпропал[аи]?\b|\bпропавш\w+|\bпот�
                       r"\b(?:ушел|ушла|ушли|вышел|вышла|уехал[аи]?|поехал[аи]?|пош[её]л|пошла)\b|\bпокинул[аи]?\b|"
                       r"\bразыскива\w+|\bрозыск\w*|\bищем\b|\bищут\b|\bбез вести\b|местонахождение\s+(?:\w+\s+)?неизвестно|"
                       r"не выход\w+ на связь)")
+# every alternative of _GONE_RE holds one of these: a substring test (C speed) dismisses most posts
+_GONE_STEMS = ("пропа", "потерял", "заблуд", "сбежал", "отстал", "не вернул", "не приш", "не появл", "ушел", "ушла", "ушли",
+               "вышел", "вышла", "уехал", "поехал", "пошел", "пошла", "покинул", "разыск", "розыск", "ищем", "ищут",
+               "без вести", "местонахожд", "на связь")
 _CALL_PHRASE = re.compile("|".join((
     r"без вести",
     r"разыскива\w+\s+" + _W + r"{0,2}" + _PERSON,
@@ -105,6 +109,8 @@ class MissingPerson:
 def detect(text: str) -> MissingPerson | None:
     """Why this post is about a missing person, or None."""
     t = fold(text[:4000])
+    if not any(stem in t for stem in _GONE_STEMS):
+        return None
     gone = _GONE_RE.search(t)
     if gone is None:
         return None                                  # the common case: no disappearance at all
