@@ -2,7 +2,7 @@
 for the output topics out. No Faust, no I/O: the agent (streams/app.py) is the shell around it.
 
 1. ``parse_batch``: validate (intake.raw_post) → posts + dead letters (never raises).
-2. ``enrich_batch``: enrichment (what + where: ``enrich_posts``), then incidents
+2. ``enrich_batch``: enrichment (what + where, and the missing-person test: ``enrich_posts``), then incidents
    (streams.incident_builder), routing and deadlines for new incidents, tension counts
    (``assign_incidents``). The worker runs the two steps apart: the first one while the previous
    batch is still being written.
@@ -71,6 +71,7 @@ class BatchResult:
     incidents: list[OpenIncident] = field(default_factory=list)
     complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
     missing: list[MissingPersonAlert] = field(default_factory=list)             # the fast lane's alerts
+    missing_person: list = field(default_factory=list)     # per post: nlp.missing_person.detect (step 1)
     status_events: list[list] = field(default_factory=list)     # 'reopened' events (STATUS_COLUMNS rows)
     seconds: dict[str, float] = field(default_factory=dict)    # time per stage (streams.metrics.STAGES)
 
@@ -193,6 +194,7 @@ def enrich_posts(result: BatchResult, enricher) -> list:
          "community": p.community_name or None, "geo": {"lat": p.lat, "lon": p.lon} if p.lat is not None else None}
         for p in result.posts
     ])
+    result.missing_person = [detect_missing_person(p.text) for p in result.posts]   # the fast lane's test
     result.seconds["enrich"] = perf_counter() - t0
     return enrichments
 
@@ -206,11 +208,11 @@ def assign_incidents(result: BatchResult, enrichments: list, builder: IncidentBu
     now = now or datetime.now(timezone.utc)
     known = known or {}
     touched: dict[str, OpenIncident] = {}
-    for p, e in zip(result.posts, enrichments):
+    lane = result.missing_person or [detect_missing_person(p.text) for p in result.posts]
+    for p, e, missing in zip(result.posts, enrichments, lane):
         if not hasattr(e, "sector"):        # Rejected: cannot happen for a validated post, but never crash
             continue
         incident_id = ""
-        missing = detect_missing_person(p.text)
         if e.is_complaint or missing:
             pkey = place_key_for(p.post_id) if missing else place_key_of(e.region, e.municipality, e.oktmo, e.settlement)
             inc = builder.assign(p.post_id, p.text, p.created_at, pkey, e.sector, e.urgency, known.get(p.post_id))
