@@ -14,6 +14,7 @@ from reports import artifacts, chronic
 from reports.dag_defaults import (
     RENDER_POOL,
     daily_dag_args,
+    mail_reports,
     regions,
     report_day,
     reports_dir,
@@ -45,8 +46,6 @@ def chronic_problems_dag():
 
     @task(pool=RENDER_POOL, map_index_template="{{ target_name }}")
     def report(target: dict, logical_date=None) -> dict:
-        from reports.delivery import Recipients, send_with_airflow
-
         get_current_context()["target_name"] = target["municipality"] or target["region"]
         day, region, muni = report_day(logical_date), target["region"], target["municipality"]
         with hook_client() as client:
@@ -55,13 +54,8 @@ def chronic_problems_dag():
         scope = target["oktmo"]
         with hook_client() as client:
             artifacts.publish(client, day, region, "chronic", [(scope, p) for p in files.values()], scope=scope)
-        conn_id = os.environ.get("TSUR_SMTP_CONN_ID")
-        sent = 0
-        if conn_id:
-            recipients = Recipients.load(os.environ.get("TSUR_RECIPIENTS_FILE") or "reports/config/recipients.yaml")
-            sent = chronic.deliver([(muni, files)], recipients, day, lambda m: send_with_airflow(m, conn_id),
-                                   os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
-        return {"files": [str(p) for p in files.values()], "emails": sent}
+        sent, email = mail_reports(lambda recipients, send, sender: chronic.deliver([(muni, files)], recipients, day, send, sender))
+        return {"files": [str(p) for p in files.values()], "emails": sent, "email": email}
 
     report.expand(target=targets(build.expand(region=regions())))
 

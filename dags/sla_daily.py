@@ -6,8 +6,6 @@ failure retries one municipality. Each holds the warehouse only to read its figu
 files; rendering runs outside the embedded store's lock, in the render pool."""
 from __future__ import annotations
 
-import os
-
 from airflow.sdk import dag, get_current_context, task
 
 from reports import artifacts, sla
@@ -15,6 +13,7 @@ from reports.dag_defaults import (
     RENDER_POOL,
     check_input_task,
     daily_dag_args,
+    mail_reports,
     regions,
     report_day,
     reports_dir,
@@ -44,8 +43,6 @@ def sla_daily_dag():
 
     @task(pool=RENDER_POOL, map_index_template="{{ municipality }}")
     def report(target: dict, logical_date=None) -> dict:
-        from reports.delivery import Recipients, send_with_airflow
-
         get_current_context()["municipality"] = target["municipality"]
         day, region, oktmo = report_day(logical_date), target["region"], target["oktmo"]
         with hook_client() as client:
@@ -53,13 +50,9 @@ def sla_daily_dag():
         files = sla.write(data, artifacts.day_dir(reports_dir(), region, day))
         with hook_client() as client:
             artifacts.publish(client, day, region, "sla", [(oktmo, p) for p in files.values()], scope=oktmo)
-        conn_id = os.environ.get("TSUR_SMTP_CONN_ID")
-        sent = 0
-        if conn_id:
-            recipients = Recipients.load(os.environ.get("TSUR_RECIPIENTS_FILE") or "reports/config/recipients.yaml")
-            sent = sla.deliver([(target["municipality"], oktmo, files)], recipients, day, region,
-                               lambda m: send_with_airflow(m, conn_id), os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost"))
-        return {"files": [str(p) for p in files.values()], "emails": sent, "email": "on" if conn_id else "off (TSUR_SMTP_CONN_ID unset)"}
+        sent, email = mail_reports(lambda recipients, send, sender: sla.deliver(
+            [(target["municipality"], oktmo, files)], recipients, day, region, send, sender))
+        return {"files": [str(p) for p in files.values()], "emails": sent, "email": email}
 
     report.expand(target=municipalities(build.expand(region=check_input_task().expand(region=regions()))))
 

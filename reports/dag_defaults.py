@@ -91,3 +91,40 @@ def check_input_task():
         return region
 
     return check_input
+
+
+def region_report_dag(dag_id: str, cron: str, period_days: int, product: str, build_report, doc: str | None):
+    """A DAG that writes one report per region for the ``period_days`` ending on the day:
+    ``build_report(client, day, region, out_dir, period_days) -> {format: path}``, listed in
+    published_reports as ``product`` (regional_rollup, resident_concerns and their weekly editions)."""
+    from airflow.sdk import dag, task
+
+    from reports import artifacts
+    from warehouse.airflow_hook import hook_client
+
+    @dag(**daily_dag_args(dag_id, cron, ["daily" if period_days == 1 else "weekly"], doc))
+    def region_report():
+        @task
+        def report(region: str, logical_date=None) -> list[str]:
+            day = report_day(logical_date)
+            out = artifacts.day_dir(reports_dir(), region, day)
+            with hook_client() as client:
+                files = build_report(client, day, region, out, period_days)
+                artifacts.publish(client, day, region, product, [("region", p) for p in files.values()])
+            return [str(p) for p in files.values()]
+
+        report.expand(region=regions())
+
+    return region_report()
+
+
+def mail_reports(deliver) -> tuple[int, str]:
+    """E-mail through the Airflow SMTP connection TSUR_SMTP_CONN_ID, when it is set:
+    ``deliver(recipients, send, sender) -> messages sent``. Returns (sent, "on" or why it is off)."""
+    conn_id = os.environ.get("TSUR_SMTP_CONN_ID")
+    if not conn_id:
+        return 0, "off (TSUR_SMTP_CONN_ID unset)"
+    from reports.delivery import Recipients, send_with_airflow
+
+    recipients = Recipients.load(os.environ.get("TSUR_RECIPIENTS_FILE") or "reports/config/recipients.yaml")
+    return deliver(recipients, lambda m: send_with_airflow(m, conn_id), os.environ.get("TSUR_REPORTS_SENDER", "tsur@localhost")), "on"

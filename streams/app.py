@@ -397,7 +397,17 @@ async def store_status_events(stream):
                             if stored["sector"] != latest[stored["incident_id"]][0]]
             return [("incident_status_events", rows, STATUS_COLUMNS), ("incidents", rerouted, INCIDENT_COLUMNS)]
 
-        await until_stored(writer.write, batches)
+        try:
+            await until_stored(writer.write, batches)
+        except Exception as exc:    # a bug, not an outage: dead-letter the events with the reason, go on
+            log.exception("storing %d status events failed; sending them to %s", len(events), posts_dlq.get_topic_name())
+            reason = f"internal error while storing status events: {type(exc).__name__}: {exc}"[:500]
+            for e in events:
+                dead = {"reason": reason, "payload": payload_preview(e.value), "topic": incidents_status.get_topic_name(),
+                        "partition": e.message.partition, "offset": e.message.offset, "at": now.isoformat()}
+                await posts_dlq.send(value=json.dumps(dead, ensure_ascii=False).encode())
+            metrics.dead_letters += len(events)
+            continue
         metrics.status_events += len(rows)
 
 

@@ -734,7 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_query)
 
     sp = sub.add_parser("doctor", help="check every component and say what is wrong",
-                        description="Check configuration, broker, warehouse, migrations and Airflow DAG imports.")
+                        description="Check configuration, broker, warehouse, migrations, the collectors' sources, "
+                                    "the alert channels (missing-person fast lane) and Airflow DAG imports.")
     sp.set_defaults(func=cmd_doctor)
 
     sp = sub.add_parser("run-dags", help="run DAGs for logical dates (dag.test) in one Airflow process",

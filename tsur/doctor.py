@@ -138,6 +138,21 @@ def _check_collectors(s: Settings) -> list[tuple[str, str, str]]:
     return out
 
 
+def _check_alert_channels(s: Settings) -> tuple[str, str]:
+    """Where the worker delivers alerts (the missing-person fast lane; docs/quality-control.md)."""
+    from streams.notify import Channels
+
+    names = Channels.from_settings(s).names()
+    if s.notify_emails and not s.notify_smtp_host:
+        return FAIL, "TSUR_NOTIFY_EMAILS is set but TSUR_NOTIFY_SMTP_HOST is not: alerts cannot be e-mailed"
+    if s.notify_telegram_chat and not s.telegram_bot_token:
+        return FAIL, "TSUR_NOTIFY_TELEGRAM_CHAT is set but TSUR_TELEGRAM_BOT_TOKEN is not: alerts cannot reach the chat"
+    if not names:
+        return WARN, ("no alert channel: missing-person alerts are stored and shown on the dashboard only; set "
+                      "TSUR_NOTIFY_WEBHOOK_URL, TSUR_NOTIFY_EMAILS + TSUR_NOTIFY_SMTP_HOST or TSUR_NOTIFY_TELEGRAM_CHAT")
+    return OK, f"{', '.join(s.notify_kinds)} alerts go to: {', '.join(names)}"
+
+
 def run_checks(s: Settings, say=print) -> bool:
     import os
 
@@ -151,6 +166,7 @@ def run_checks(s: Settings, say=print) -> bool:
                         f"local broker {describe_storage(s)}; use Kafka/Redpanda with replication in production (docs/broker.md)"))
     results.extend(_check_warehouse(s))
     results.extend(_check_collectors(s))
+    results.append(("alerts", *_check_alert_channels(s)))
     status, msg = _check_airflow(s)
     results.append(("airflow", status, msg))
     for name, status, msg in results:

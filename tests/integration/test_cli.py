@@ -51,6 +51,9 @@ def test_doctor_says_what_is_wrong(tsur_env):
     r2 = run(["doctor"], {**tsur_env, "TSUR_BROKER_URL": "kafka://127.0.0.1:9"}, timeout=300)
     assert "[FAIL] broker" in r2.stdout and "TSUR_BROKER_URL" in r2.stdout
     assert "[FAIL] migrations" in r.stdout and "tsur migrate" in r.stdout
+    assert "[warn] alerts" in r.stdout and "TSUR_NOTIFY_WEBHOOK_URL" in r.stdout     # no channel configured
+    r3 = run(["doctor"], {**tsur_env, "TSUR_NOTIFY_EMAILS": "poisk@example.org"}, timeout=300)
+    assert "[FAIL] alerts" in r3.stdout and "TSUR_NOTIFY_SMTP_HOST" in r3.stdout
     assert "Traceback" not in r.stdout + r.stderr
 
 

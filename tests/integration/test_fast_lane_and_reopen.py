@@ -16,19 +16,9 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.conftest import free_port
-from tests.integration.stream_harness import Stack
 
 pytestmark = pytest.mark.slow
 REGION = "Краснодарский край"
-
-
-@pytest.fixture
-def stack(settings, tsur_env):
-    st = Stack(settings, {**tsur_env, "TSUR_SINK_BATCH_SIZE": "250", "TSUR_SINK_BATCH_SECONDS": "0.2"})
-    st.migrate()
-    st.start_broker()
-    yield st
-    st.stop()
 
 
 class _Mail:

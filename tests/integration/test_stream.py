@@ -4,21 +4,12 @@ import json
 
 import pytest
 
-from tests.integration.stream_harness import Stack, valid_posts
+from tests.integration.stream_harness import valid_posts
 
 pytestmark = pytest.mark.slow
 
 BAD = [b"{not json", b"\xff\xfe", json.dumps({"source": "vk", "id": "x", "text": 5, "created_at": "2026-11-20T10:00:00Z"}).encode(),
        json.dumps({"source": "vk", "id": "y", "text": "ok", "created_at": "1970-01-01T00:00:00Z"}).encode(), b"[]"]
-
-
-@pytest.fixture
-def stack(settings, tsur_env):
-    st = Stack(settings, {**tsur_env, "TSUR_SINK_BATCH_SIZE": "250", "TSUR_SINK_BATCH_SECONDS": "0.2"})
-    st.migrate()
-    st.start_broker()
-    yield st
-    st.stop()
 
 
 def test_posts_flow_through_and_bad_input_is_dead_lettered(stack):

@@ -44,7 +44,9 @@ def test_up_schedule_restart_down(tsur_env, settings):
                        "      place: Усть-Лабинск\nvk:\n  communities:\n    - owner: -1\n", encoding="utf-8")
     env = {**tsur_env, "TSUR_AIRFLOW_PORT": str(free_port()), "TSUR_API_PORT": str(free_port()),
            "TSUR_SCHEDULE_POSTS_DAILY": "* * * * *", "TSUR_DAG_RETRIES": "0", "TSUR_COLLECTOR_PORT": str(free_port()),
-           "TSUR_TELEGRAM_WEB_URL": server.url, "TSUR_TELEGRAM_RPS": "50"}
+           "TSUR_TELEGRAM_WEB_URL": server.url, "TSUR_TELEGRAM_RPS": "50",
+           # only posts_daily is unpaused below: the other daily DAGs' first runs would queue ahead of it for the chDB slot
+           "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True"}
     up = _tsur(env, "up", "--wait", "400", timeout=450)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -90,6 +92,9 @@ def test_up_schedule_restart_down(tsur_env, settings):
         assert w["restarts"] >= 1 and w["status"] == "healthy", w
 
         # posts_daily runs on its schedule (every minute here) and succeeds; the API lists the run
+        deadline = time.monotonic() + 120
+        while _tsur(env, "airflow", "dags", "unpause", "posts_daily").returncode != 0 and time.monotonic() < deadline:
+            time.sleep(3)                       # (until the dag-processor has parsed it)
         runs, deadline = [], time.monotonic() + 240
         while time.monotonic() < deadline:
             r = _tsur(env, "airflow", "dags", "list-runs", "posts_daily", "-o", "json")
