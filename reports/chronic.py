@@ -20,9 +20,8 @@ TOP_REGION = 30
 
 COLUMNS_RU = {
     "rank": "Место", "municipality": "Муниципалитет", "settlement": "Населённый пункт", "sector_ru": "Отрасль",
-    "incidents": "Инцидентов за период", "recent": "За последние 30 дней", "earlier": "За предыдущие дни",
-    "trend": "Тренд", "reopened": "Повторно открыто", "posts": "Сообщений", "score": "Балл", "why": "Почему в списке",
-    "example_title": "Последнее обращение", "example_url": "Ссылка",
+    "incidents": "Инцидентов", "recent": "За 30 дней", "trend": "Тренд", "reopened": "Повторно", "score": "Балл",
+    "why": "Почему в списке", "example_url": "Последнее обращение",
 }
 
 
