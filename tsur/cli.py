@@ -623,7 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("cluster-ddl", help="print the schema for a ClickHouse cluster (sharded, replicated, ON CLUSTER)",
                         description="Print the cluster version of sql/migrations for clickhouse-client --multiquery: fact tables "
                         "as Replicated*MergeTree <t>_local + Distributed <t>, small tables replicated to every node, views and "
-                        "materialised views ON CLUSTER, ledger rows; docs/cluster.md.")
+                        "materialised views ON CLUSTER, table rebuilds (EXCHANGE TABLES, DROP … SYNC) ON CLUSTER, ledger rows; "
+                        "docs/cluster.md.")
     sp.add_argument("--cluster", default="{cluster}", help="cluster name in remote_servers (default: the {cluster} macro)")
     sp.add_argument("--database", default="default", help="database the tables live in (default: default)")
     sp.add_argument("--after", type=int, default=0, metavar="VERSION",

@@ -11,7 +11,10 @@ statement by statement and each statement is rewritten for a ClickHouse cluster 
 * a view keeps its body (it reads the Distributed tables by their original names), ON CLUSTER;
 * a materialised view triggers on the local source table and writes to the local target table;
 * ALTER goes ON CLUSTER to the local table (and, for column changes, to the Distributed one too);
-* INSERT … SELECT back-fills are kept: run once, on the node the file is applied to.
+* INSERT … SELECT back-fills are kept: run once, on the node the file is applied to;
+* a table rebuild (a new table, INSERT … SELECT, ``EXCHANGE TABLES old AND new``, ``DROP TABLE IF
+  EXISTS new``) swaps and drops ON CLUSTER: the local tables of a sharded pair, the replicas of a
+  replicated one (both placed alike, same columns).
 
 The rewriter knows these shapes only. Anything else (a new engine, a table missing from ``LAYOUT``,
 an ALTER it cannot place, a materialised view with a JOIN, …) raises ``ClusterDDLError`` quoting the
@@ -89,6 +92,9 @@ LAYOUT: dict[str, Placement] = {
         None, "a small daily product; the report replaces a region-day with a lightweight DELETE and an INSERT, "
         "which a Distributed table does not support."),
     "report_heatmap_daily": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
+    "report_heatmap_daily_by_month": Placement(
+        None, "the month-partitioned rebuild of report_heatmap_daily (0014): swapped with it and dropped, so it must "
+        "be placed exactly as report_heatmap_daily."),
     "report_sla_daily": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "report_sla_overdue": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
     "report_chronic_problems": Placement(None, "as report_posts_daily (DELETE + INSERT per region-day, read with FINAL)."),
@@ -122,7 +128,7 @@ class ClusterDDLError(Exception):
 class ClusterStatement:
     sql: str            # one statement, no trailing ';'
     source: str         # the migration file it comes from ('ledger' for the ledger table)
-    kind: str           # local table | distributed table | replicated table | view | materialized view | alter | insert | ledger row
+    kind: str           # local table | distributed table | replicated table | view | materialized view | alter | insert | exchange | drop | ledger row
     name: str           # the object it creates or changes
     note: str = ""      # a comment printed above it
 
@@ -242,6 +248,7 @@ class _Renderer:
         self.database = database
         self.explain = explain
         self.objects: dict[str, str] = {}          # name → kind ('sharded' | 'replicated' | 'view' | 'materialized view')
+        self.columns: dict[str, list[str]] = {}    # table → its columns as created (ALTERs not followed)
 
     # -- helpers
     def fail(self, source: str, stmt: str, why: str) -> ClusterDDLError:
@@ -279,6 +286,10 @@ class _Renderer:
             return self.alter(source, stmt, m)
         if re.match(r"INSERT\s+INTO\s", m, re.I):
             return self.insert(source, stmt, m)
+        if re.match(r"EXCHANGE\s+TABLES\s", m, re.I):
+            return self.exchange(source, stmt, m)
+        if re.match(r"DROP\s+TABLE\s", m, re.I):
+            return self.drop(source, stmt, m)
         raise self.fail(source, stmt, "unknown kind of statement")
 
     # -- CREATE TABLE
@@ -319,6 +330,7 @@ class _Renderer:
             raise self.fail(source, stmt, f"chDB reads it differently (as {tree.root!r}, engine {tree.engine()})")
         columns = tree.columns()
         columns_sql = stmt[cols_open:cols_close + 1]
+        self.columns[name] = columns
         placement = LAYOUT[name]
         if placement.sharding_key is None:
             self.objects[name] = "replicated"
@@ -457,6 +469,53 @@ class _Renderer:
         return [ClusterStatement(stmt, source, "insert", name,
                                  f"runs once, on the node this file is applied to; {name} "
                                  + ("routes the rows to their shards" if self.objects[name] == "sharded" else "replicates them"))]
+
+
+    # -- table rebuilds: EXCHANGE TABLES, DROP TABLE
+    def exchange(self, source: str, stmt: str, m: str) -> list[ClusterStatement]:
+        head = re.fullmatch(r"EXCHANGE\s+TABLES\s+(\w+)\s+AND\s+(\w+)\s*", m, re.I)
+        if not head:
+            raise self.fail(source, stmt, "expected EXCHANGE TABLES <table> AND <table>")
+        a, b = head.group(1), head.group(2)
+        tree = self.ast(source, stmt)
+        if not tree.root.startswith("Rename") or tree.identifiers() != [a, b]:
+            raise self.fail(source, stmt, f"chDB reads it differently (as {tree.root!r})")
+        self.known(source, stmt, [a, b])
+        kinds = (self.objects[a], self.objects[b])
+        if kinds not in (("sharded", "sharded"), ("replicated", "replicated")):
+            raise self.fail(source, stmt, f"{a} is {kinds[0]} and {b} is {kinds[1]}: only two tables placed alike can swap")
+        if LAYOUT[a].sharding_key != LAYOUT[b].sharding_key:
+            raise self.fail(source, stmt, f"{a} and {b} shard by different keys: their rows would sit on the wrong shards")
+        if self.columns.get(a) != self.columns.get(b):
+            raise self.fail(source, stmt, f"{a} and {b} have different columns: a Distributed table keeps the columns "
+                                          "of its local table as created")
+        if kinds[0] == "replicated":
+            return [ClusterStatement(f"EXCHANGE TABLES {a} AND {b} {self.on_cluster}", source, "exchange", a,
+                                     f"swaps {a} and {b} on every node (Atomic databases); the Keeper paths stay "
+                                     "with the data")]
+        return [ClusterStatement(f"EXCHANGE TABLES {a}_local AND {b}_local {self.on_cluster}", source, "exchange",
+                                 f"{a}_local", f"swaps the shards' local tables; the Distributed tables {a} and {b} "
+                                 "keep reading <name>_local, now the other data")]
+
+    def drop(self, source: str, stmt: str, m: str) -> list[ClusterStatement]:
+        head = re.fullmatch(r"DROP\s+TABLE\s+IF\s+EXISTS\s+(\w+)\s*", m, re.I)
+        if not head:
+            raise self.fail(source, stmt, "expected DROP TABLE IF EXISTS <table> (idempotent, no SYNC: added here)")
+        name = head.group(1)
+        tree = self.ast(source, stmt)
+        if tree.root.split()[:2] != ["DropQuery", name]:
+            raise self.fail(source, stmt, f"chDB reads it differently (as {tree.root!r})")
+        self.known(source, stmt, [name])
+        kind = self.objects.pop(name)
+        self.columns.pop(name, None)
+        if kind == "replicated":
+            return [ClusterStatement(f"DROP TABLE IF EXISTS {name} {self.on_cluster} SYNC", source, "drop", name,
+                                     f"{name} on every node; SYNC frees its Keeper path before the next statement")]
+        if kind == "sharded":
+            return [ClusterStatement(f"DROP TABLE IF EXISTS {name} {self.on_cluster} SYNC", source, "drop", name),
+                    ClusterStatement(f"DROP TABLE IF EXISTS {name}_local {self.on_cluster} SYNC", source, "drop",
+                                     f"{name}_local", "the Distributed table first, then the shards' data")]
+        raise self.fail(source, stmt, f"{name} is a {kind}: only tables are dropped by a migration")
 
 
 def ledger_row(mig: Migration) -> ClusterStatement:

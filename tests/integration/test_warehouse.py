@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from warehouse.migrations import applied, migrate, pending
+from warehouse.migrations import applied, discover, migrate, pending
 from warehouse.session import WarehouseError, open_client, warehouse_session
 
 
@@ -31,6 +31,42 @@ def test_replayed_rows_are_counted_once(settings):
         for _ in range(3):  # at-least-once delivery: the same post arrives three times
             c.insert("posts_raw", [post.row()], column_names=list(COLUMNS))
         assert c.query("SELECT count() FROM posts_raw FINAL").result_rows[0][0] == 1
+
+
+def test_the_heat_map_rebuild_keeps_its_rows_and_takes_the_monthly_layout(settings, tmp_path):
+    """0014 rebuilds report_heatmap_daily partitioned by month (new table, copy, EXCHANGE, drop) on a
+    store that already holds products; a run interrupted after the copy is finished by the next one."""
+    import shutil
+    from datetime import date
+
+    from warehouse.migrations import MIGRATIONS_DIR
+
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        if int(path.name[:4]) < 14:
+            shutil.copy(path, before / path.name)
+    cols = ["day", "region", "resolution", "h3", "sector", "municipality", "settlement", "incidents", "posts",
+            "baseline", "tension", "lat", "lon", "computed_at"]
+    now = datetime.now(timezone.utc)
+    rows = [[date(2026, m, d), "Курская область", 8, f"88{m:02d}{d:02d}", "all", "город Курск", "Курск", d, 2 * d,
+             1.0, (d + 1) / 2, 51.7, 36.2, now] for m in (10, 11) for d in (1, 15, 28)]
+    layout = ("SELECT partition_key, sorting_key FROM system.tables WHERE database = currentDatabase() "
+              "AND name = 'report_heatmap_daily'")
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        migrate(c, directory=before, log=lambda m: None)
+        c.insert("report_heatmap_daily", rows, column_names=cols)
+        assert c.query(layout).result_rows == [("day", "day, region, resolution, sector, h3")]
+        (rebuild,) = [m for m in discover() if m.version == 14]
+        for statement in rebuild.statements()[:2]:      # the new table and the copy, then "interrupted"
+            c.command(statement)
+        assert [m.path.name for m in migrate(c, log=lambda m: None)] == ["0014_heatmap_by_month.sql"]
+        assert c.query(layout).result_rows == [("toYYYYMM(day)", "region, resolution, sector, day, h3")]
+        tables = {r[0] for r in c.query("SHOW TABLES").result_rows}
+        assert "report_heatmap_daily_by_month" not in tables
+        read = "SELECT day, h3, incidents, posts FROM report_heatmap_daily FINAL ORDER BY day"
+        assert c.query(read).result_rows == [(r[0], r[3], r[7], r[8]) for r in rows]
+        assert c.query("SELECT count(DISTINCT _partition_id) FROM report_heatmap_daily").result_rows == [(2,)]
 
 
 HOLDER = textwrap.dedent("""

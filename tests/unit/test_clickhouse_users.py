@@ -24,9 +24,12 @@ GRANT_RE = re.compile(r"^GRANT (?P<privs>[A-Z ,]+) ON default\.(?P<table>\w+)$")
 
 
 def migration_tables() -> set[str]:
+    """Tables and views the migrations leave: created, minus those a later migration drops (a rebuild's copy)."""
     names = set()
     for path in sorted((ROOT / "sql" / "migrations").glob("*.sql")):
-        names |= set(re.findall(r"CREATE (?:TABLE|VIEW|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", path.read_text()))
+        text = path.read_text()
+        names |= set(re.findall(r"CREATE (?:TABLE|VIEW|MATERIALIZED VIEW) IF NOT EXISTS (\w+)", text))
+        names -= set(re.findall(r"DROP TABLE IF EXISTS (\w+)", text))
     return names | {"tsur_schema_migrations"}
 
 

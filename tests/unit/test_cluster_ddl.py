@@ -121,7 +121,7 @@ def test_rendering_is_deterministic_and_parameterised():
     later = render(after=6)
     assert {s.source for s in later} == {"ledger", "0007_cell_aggregates.sql", "0008_needs_review.sql", "0009_sector_corrections.sql",
                                          "0010_collector_cursors.sql", "0011_post_deletions.sql",
-                                         "0012_sla_overdue.sql", "0013_stage_two.sql"}
+                                         "0012_sla_overdue.sql", "0013_stage_two.sql", "0014_heatmap_by_month.sql"}
     # a new version of a view replaces it ON CLUSTER
     (view,) = [s for s in later if s.source == "0008_needs_review.sql" and s.kind == "view"]
     assert view.sql.startswith("CREATE OR REPLACE VIEW incident_current ON CLUSTER")
@@ -129,6 +129,40 @@ def test_rendering_is_deterministic_and_parameterised():
         render(cluster="x' ON CLUSTER y")
     with pytest.raises(ClusterDDLError):
         render(database="a.b")
+
+
+def test_a_table_rebuild_swaps_and_drops_on_cluster(statements):
+    rebuild = [s for s in statements if s.source == "0014_heatmap_by_month.sql"]
+    assert [s.kind for s in rebuild] == ["replicated table", "insert", "exchange", "drop", "ledger row"]
+    created, _, swap, drop, _ = rebuild
+    assert "PARTITION BY toYYYYMM(day)" in created.sql and "/clickhouse/tables/all/{database}/report_heatmap_daily_by_month" in created.sql
+    assert swap.sql == "EXCHANGE TABLES report_heatmap_daily AND report_heatmap_daily_by_month ON CLUSTER '{cluster}'"
+    assert drop.sql == "DROP TABLE IF EXISTS report_heatmap_daily_by_month ON CLUSTER '{cluster}' SYNC"
+
+
+def test_a_sharded_rebuild_swaps_the_local_tables(tmp_path, monkeypatch):
+    from warehouse import cluster_ddl
+
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "0999_future.sql").write_text(
+        "CREATE TABLE IF NOT EXISTS alerts_by_month (alert_id String, day Date) ENGINE = MergeTree ORDER BY alert_id;\n"
+        "CREATE TABLE IF NOT EXISTS alerts_by_day (alert_id String, day Date) ENGINE = MergeTree ORDER BY alert_id;\n"
+        "EXCHANGE TABLES alerts_by_day AND alerts_by_month;\n"
+        "DROP TABLE IF EXISTS alerts_by_month;\n"
+        "INSERT INTO alerts_by_month SELECT alert_id, day FROM alerts_by_day;\n", encoding="utf-8")
+    for name in ("alerts_by_month", "alerts_by_day"):
+        monkeypatch.setitem(cluster_ddl.LAYOUT, name, cluster_ddl.Placement("cityHash64(alert_id)", "a test"))
+    with pytest.raises(ClusterDDLError, match="alerts_by_month, which no earlier migration creates"):
+        render(directory=tmp_path)          # the INSERT after the drop names a table that is gone
+    text = (tmp_path / "0999_future.sql").read_text(encoding="utf-8")
+    (tmp_path / "0999_future.sql").write_text(text.rsplit("INSERT", 1)[0], encoding="utf-8")
+    future = [s for s in render(directory=tmp_path) if s.source == "0999_future.sql"]
+    assert [(s.kind, s.name) for s in future[4:]] == [
+        ("exchange", "alerts_by_day_local"), ("drop", "alerts_by_month"), ("drop", "alerts_by_month_local"), ("ledger row", LEDGER)]
+    assert future[4].sql == "EXCHANGE TABLES alerts_by_day_local AND alerts_by_month_local ON CLUSTER '{cluster}'"
+    for s in future:
+        Ast(chdb_explain(s.sql))            # parses
 
 
 def test_the_documented_layout_is_the_layout():
@@ -158,7 +192,12 @@ UNKNOWN_SHAPES = {
     "CREATE TABLE … AS": "CREATE TABLE IF NOT EXISTS brand_new AS incidents",
     "a database-qualified table": "CREATE TABLE IF NOT EXISTS other.brand_new (x UInt8) ENGINE = MergeTree ORDER BY x",
     "a statement already ON CLUSTER": "CREATE VIEW IF NOT EXISTS v_new ON CLUSTER c AS SELECT 1",
-    "DROP": "DROP TABLE IF EXISTS alerts",
+    "a DROP without IF EXISTS": "DROP TABLE alerts",
+    "a DROP of a view": "DROP TABLE IF EXISTS incident_current",
+    "a DROP of an unknown table": "DROP TABLE IF EXISTS nowhere",
+    "an EXCHANGE of a sharded and a replicated table": "EXCHANGE TABLES alerts AND routing",
+    "an EXCHANGE of tables with other columns": "EXCHANGE TABLES report_sla_daily AND report_posts_daily",
+    "an EXCHANGE of a view": "EXCHANGE TABLES incident_current AND incidents",
     "RENAME": "RENAME TABLE alerts TO alerts_old",
     "OPTIMIZE": "OPTIMIZE TABLE incidents FINAL",
     "a view of an unknown table": "CREATE VIEW IF NOT EXISTS v_new AS SELECT * FROM nowhere",
