@@ -248,7 +248,8 @@ class _Renderer:
         self.database = database
         self.explain = explain
         self.objects: dict[str, str] = {}          # name → kind ('sharded' | 'replicated' | 'view' | 'materialized view')
-        self.columns: dict[str, list[str]] = {}    # table → its columns as created (ALTERs not followed)
+        self.columns: dict[str, list[str]] = {}    # table → its columns as created
+        self.altered: set[str] = set()             # tables whose columns an ALTER changed since (not followed)
 
     # -- helpers
     def fail(self, source: str, stmt: str, why: str) -> ClusterDDLError:
@@ -434,6 +435,7 @@ class _Renderer:
             raise self.fail(source, stmt, "chDB finds no ALTER command in it")
         if commands <= _COLUMN_COMMANDS:
             both = True
+            self.altered.add(name)
         elif commands <= _STORAGE_COMMANDS:
             both = False
         else:
@@ -470,7 +472,6 @@ class _Renderer:
                                  f"runs once, on the node this file is applied to; {name} "
                                  + ("routes the rows to their shards" if self.objects[name] == "sharded" else "replicates them"))]
 
-
     # -- table rebuilds: EXCHANGE TABLES, DROP TABLE
     def exchange(self, source: str, stmt: str, m: str) -> list[ClusterStatement]:
         head = re.fullmatch(r"EXCHANGE\s+TABLES\s+(\w+)\s+AND\s+(\w+)\s*", m, re.I)
@@ -486,6 +487,9 @@ class _Renderer:
             raise self.fail(source, stmt, f"{a} is {kinds[0]} and {b} is {kinds[1]}: only two tables placed alike can swap")
         if LAYOUT[a].sharding_key != LAYOUT[b].sharding_key:
             raise self.fail(source, stmt, f"{a} and {b} shard by different keys: their rows would sit on the wrong shards")
+        if {a, b} & self.altered:
+            raise self.fail(source, stmt, f"{sorted({a, b} & self.altered)} had columns changed by ALTER: the rewriter "
+                                          "cannot tell whether both tables still have the same columns")
         if self.columns.get(a) != self.columns.get(b):
             raise self.fail(source, stmt, f"{a} and {b} have different columns: a Distributed table keeps the columns "
                                           "of its local table as created")
@@ -508,6 +512,7 @@ class _Renderer:
         self.known(source, stmt, [name])
         kind = self.objects.pop(name)
         self.columns.pop(name, None)
+        self.altered.discard(name)
         if kind == "replicated":
             return [ClusterStatement(f"DROP TABLE IF EXISTS {name} {self.on_cluster} SYNC", source, "drop", name,
                                      f"{name} on every node; SYNC frees its Keeper path before the next statement")]

@@ -165,6 +165,14 @@ def test_a_sharded_rebuild_swaps_the_local_tables(tmp_path, monkeypatch):
         Ast(chdb_explain(s.sql))            # parses
 
 
+def test_a_swap_of_a_table_an_alter_changed_is_refused(tmp_path):
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "0999_future.sql").write_text("EXCHANGE TABLES report_sla_daily AND report_heatmap_daily;\n", encoding="utf-8")
+    with pytest.raises(ClusterDDLError, match=r"\['report_sla_daily'\] had columns changed by ALTER"):
+        render(directory=tmp_path)
+
+
 def test_the_documented_layout_is_the_layout():
     doc = (ROOT / "docs" / "cluster.md").read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip(): line.split("|")[3].strip() for line in doc.splitlines()
@@ -198,6 +206,7 @@ UNKNOWN_SHAPES = {
     "an EXCHANGE of a sharded and a replicated table": "EXCHANGE TABLES alerts AND routing",
     "an EXCHANGE of tables with other columns": "EXCHANGE TABLES report_sla_daily AND report_posts_daily",
     "an EXCHANGE of a view": "EXCHANGE TABLES incident_current AND incidents",
+    "an EXCHANGE of a table an ALTER changed": "EXCHANGE TABLES report_sla_daily AND report_heatmap_daily",
     "RENAME": "RENAME TABLE alerts TO alerts_old",
     "OPTIMIZE": "OPTIMIZE TABLE incidents FINAL",
     "a view of an unknown table": "CREATE VIEW IF NOT EXISTS v_new AS SELECT * FROM nowhere",
