@@ -25,6 +25,53 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (the worker's enrichment process), from /proc."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            todo.extend(int(c) for c in task.read_text().split())
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            total += cpu_seconds(p)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def tree_rss_mb(pid: int) -> list[float]:
+    """Resident memory (MB) of the process and of each descendant."""
+    out = []
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except FileNotFoundError:
+            continue
+        out.append(int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:"))) / 1024)
+    return out
+
+
+def stored_so_far(port: int) -> int:
+    """Posts the worker has stored so far (its /metrics): polling the embedded store instead would
+    take its lock from the worker every time (the worker's session would close and reopen)."""
+    import re
+    import urllib.request
+
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    except OSError:
+        return 0
+    m = re.search(r"^tsur_posts_stored_total ([0-9.]+)", text, re.M)
+    return int(float(m[1])) if m else 0
+
+
 def worker_stages(port: int) -> dict[str, float]:
     """Seconds per batch stage so far, from the worker's /metrics (tsur_batch_stage_seconds_total)."""
     import re
@@ -111,20 +158,23 @@ def run(storage: str, posts: list[dict], args, broker_port: int, web_port: int) 
         worker = processes.start("worker", [sys.executable, "-m", "streams.app", "worker", "-l", "warn"], s.logs_dir)
         first_t = None
         while True:
-            n = stored()
+            n = stored_so_far(s.worker_web_port)
             if n and first_t is None:
                 first_t, first_n = time.monotonic(), n
-                cpu0 = {k: cpu_seconds(p.proc.pid) for k, p in [("worker", worker)] + brokers}
+                cpu0 = {k: tree_cpu_seconds(p.proc.pid) for k, p in [("worker", worker)] + brokers}
             if n >= len(payloads):
                 break
             if not worker.alive():
                 raise SystemExit(f"worker died:\n{worker.tail(20)}")
-            time.sleep(0.25)
+            time.sleep(0.1)
         wall = max(1e-9, time.monotonic() - first_t)
         e2e = (len(payloads) - first_n) / wall
-        busy = {k: (cpu_seconds(p.proc.pid) - cpu0[k]) / wall for k, p in [("worker", worker)] + brokers}
+        busy = {k: (tree_cpu_seconds(p.proc.pid) - cpu0[k]) / wall for k, p in [("worker", worker)] + brokers}
+        rss = tree_rss_mb(worker.proc.pid)
         time.sleep(1.0)                     # the last batch sends its messages after it is stored
         stages = worker_stages(s.worker_web_port)
+        if stored() < len(payloads):
+            raise SystemExit(f"the worker counted {len(payloads)} posts stored, the store holds {stored()}")
 
         # 3. latency at a fixed rate: the producer paces itself (tsur ingest --rate); post i is due
         # at t0 + i / rate, and its stored time is its enriched_at
@@ -136,13 +186,11 @@ def run(storage: str, posts: list[dict], args, broker_port: int, web_port: int) 
         from intake.raw_post import post_id_for
 
         ids = {post_id_for(o["source"], o["id"]): o["id"] for o in paced}
-        while time.time() < deadline:
-            with warehouse_session(s.clickhouse_dsn) as c:
-                rows = c.query("SELECT post_id, toUnixTimestamp64Milli(enriched_at) FROM posts_enriched WHERE post_id IN {i:Array(String)}",
-                               parameters={"i": list(ids)}).result_rows
-            if len(rows) >= len(ids):
-                break
-            time.sleep(1)
+        while time.time() < deadline and stored_so_far(s.worker_web_port) < len(payloads) + len(ids):
+            time.sleep(0.5)
+        with warehouse_session(s.clickhouse_dsn) as c:
+            rows = c.query("SELECT post_id, toUnixTimestamp64Milli(enriched_at) FROM posts_enriched WHERE post_id IN {i:Array(String)}",
+                           parameters={"i": list(ids)}).result_rows
         lat = sorted(ms / 1000 - sent_at[ids[pid]] for pid, ms in rows)
         worker.stop()
         p50, p95 = lat[len(lat) // 2], lat[int(0.95 * (len(lat) - 1))]
@@ -151,8 +199,10 @@ def run(storage: str, posts: list[dict], args, broker_port: int, web_port: int) 
         print(f"latency produce -> enriched row written at {args.rate:.0f} posts/s for {args.seconds:.0f} s: "
               f"p50 {p50:.2f} s, p95 {p95:.2f} s ({len(lat)} posts; the INSERT itself adds its duration)")
         print(f"share of the pass-through: {e2e / pass_rate:.0%}")
-        print(f"CPU cores busy during the throughput run ({os.cpu_count()} on this machine): "
+        print(f"CPU cores busy during the throughput run (the worker with its enrichment process; {os.cpu_count()} on this machine): "
               + ", ".join(f"{k} {v:.2f}" for k, v in busy.items()))
+        print("worker memory after the throughput run: " + " + ".join(f"{m:,.0f}" for m in rss)
+              + f" MB RSS (the worker{', its enrichment process' if len(rss) > 1 else ''})")
         print_stages(stages, len(payloads), wall)
         return {"pass": pass_rate, "e2e": e2e, "p50": p50, "p95": p95}
     finally:

@@ -18,6 +18,7 @@ import yaml
 
 DEFAULT_CALENDAR = Path(__file__).resolve().parent / "data" / "production_calendar.yaml"
 SHORTENING = timedelta(hours=1)  # ТК РФ ст. 95: a pre-holiday day is one hour shorter
+DAY_ENDS_KEPT = 10_000           # remembered answers of add_working_days (days × terms × zones)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class ProductionCalendar:
         self.path = path
         self.day_start = day_start
         self.day_end = day_end
+        self._day_ends: dict[tuple[date, int, ZoneInfo], datetime] = {}   # add_working_days by (local day, days, zone)
 
     @classmethod
     def load(cls, path: Path | str = DEFAULT_CALENDAR,
@@ -110,7 +112,16 @@ class ProductionCalendar:
         """The end of the `days`-th working day after the local day of `start` (UTC)."""
         if isinstance(days, bool) or not isinstance(days, int) or days < 1:
             raise ValueError(f"days must be an integer >= 1, got {days!r}")
-        d = _utc(start, "start").astimezone(tz).date()
+        first = _utc(start, "start").astimezone(tz).date()
+        key = (first, days, tz)
+        end = self._day_ends.get(key)       # the stream asks for the same few days all day long
+        if end is None:
+            if len(self._day_ends) >= DAY_ENDS_KEPT:
+                self._day_ends.clear()
+            end = self._day_ends[key] = self._add_working_days(first, days, tz)
+        return end
+
+    def _add_working_days(self, d: date, days: int, tz: ZoneInfo) -> datetime:
         while days:
             d += timedelta(days=1)
             if self.is_working_day(d):

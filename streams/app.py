@@ -26,6 +26,7 @@ import signal
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import faust
@@ -38,6 +39,7 @@ from streams.pipeline import (
     INCIDENT_COLUMNS,
     apply_corrections,
     assign_incidents,
+    enrich_and_detect,
     enrich_posts,
     incident_message,
     parse_batch,
@@ -96,7 +98,8 @@ class Core:
     def __init__(self):
         self.ready = asyncio.Event()
         self._models_lock = threading.Lock()
-        self.enricher = None
+        self.enrich = None                          # posts → (enrichments, missing-person results)
+        self.process = None                         # the enrichment process, when there is one
         self.route = None
         self.builder = IncidentBuilder(reopen_window=REOPEN)
         self.tension = TensionMonitor()
@@ -107,17 +110,33 @@ class Core:
 
     def load_models(self) -> None:
         """Import and load the enricher and routing (≈ 10 s here, mostly imports): no I/O but files.
-        ``main`` starts this in a thread before Faust starts, so it overlaps the group join."""
+        ``main`` starts this in a thread before Faust starts, so it overlaps the group join. The
+        enricher lives in the enrichment process (streams/enrich_process.py) unless
+        TSUR_ENRICH_PROCESS is off."""
         with self._models_lock:
-            if self.enricher is not None:
+            if self.enrich is not None:
                 return
-            from enrichment.enricher import Enricher
             from streams.routing import make_route
 
             t0 = time.perf_counter()
             self.route = make_route()
-            self.enricher = Enricher.load(region_centre=settings.place_region_centre, sector_model=settings.sector_model)
-            log.info("models loaded in %.1f s (%s)", time.perf_counter() - t0, self.enricher.version)
+            if settings.enrich_process:
+                from streams.enrich_process import EnrichmentProcess
+
+                self.process = EnrichmentProcess(settings.place_region_centre, settings.sector_model)
+                version = self.process.start()
+                self.enrich = self.process.enrich
+                where = "in the enrichment process"
+            else:
+                from enrichment.enricher import Enricher
+
+                enricher = Enricher.load(region_centre=settings.place_region_centre, sector_model=settings.sector_model)
+                version, self.enrich, where = enricher.version, partial(enrich_and_detect, enricher), "in the worker"
+            log.info("models loaded in %.1f s (%s, %s)", time.perf_counter() - t0, version, where)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
 
     def load(self) -> None:
         self.load_models()
@@ -253,7 +272,7 @@ async def process_posts(stream):
                 await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
             stages["dead_letters"] = time.perf_counter() - t
             try:
-                enrichments = await asyncio.to_thread(enrich_posts, result, core.enricher)
+                enrichments = await asyncio.to_thread(enrich_posts, result, core.enrich)
                 t = time.perf_counter()
                 writing = await finished(writing)
                 stages["write_wait"] = time.perf_counter() - t
@@ -538,6 +557,7 @@ async def report_progress() -> None:
 
 def main() -> None:
     atexit.register(writer.close)       # close the warehouse session (chDB) before the interpreter goes
+    atexit.register(core.close)         # and the enrichment process
     threading.Thread(target=core.load_models, name="load-models", daemon=True).start()
     app.main()
 

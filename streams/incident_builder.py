@@ -111,11 +111,13 @@ class IncidentBuilder:
         return True
 
     def assign(self, post_id: str, text: str, created_at: datetime, place_key: str, sector: str, urgency: float,
-               known_incident: str | None = None) -> OpenIncident:
-        """The incident of one complaint (joining or opening one)."""
+               known_incident: str | None = None, sig: frozenset[str] | None = None) -> OpenIncident:
+        """The incident of one complaint (joining or opening one); ``sig``: ``signature(text)`` when
+        the caller has it already."""
         if known_incident and known_incident in self.by_id:
             return self.by_id[known_incident]   # replay of a stored post: no double count
-        sig = signature(text)
+        if sig is None:
+            sig = signature(text)
         if self.watermark is None or created_at > self.watermark:
             self.watermark = created_at
         key = (place_key, sector)

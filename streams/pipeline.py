@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from time import perf_counter
 from typing import Callable
 
@@ -25,7 +26,12 @@ from streams.fast_lane import (
     alert_id_for,
     place_key_for,
 )
-from streams.incident_builder import IncidentBuilder, OpenIncident, place_key_of
+from streams.incident_builder import (
+    IncidentBuilder,
+    OpenIncident,
+    place_key_of,
+    signature,
+)
 from streams.status_events import STATUS_COLUMNS
 from streams.tension import ALERT_COLUMNS
 
@@ -72,6 +78,7 @@ class BatchResult:
     complaints: list[tuple[str, str, datetime]] = field(default_factory=list)   # (tension key, sector, time)
     missing: list[MissingPersonAlert] = field(default_factory=list)             # the fast lane's alerts
     missing_person: list = field(default_factory=list)     # per post: nlp.missing_person.detect (step 1)
+    signatures: list = field(default_factory=list)         # per post: its incident signature, or None (step 1)
     status_events: list[list] = field(default_factory=list)     # 'reopened' events (STATUS_COLUMNS rows)
     seconds: dict[str, float] = field(default_factory=dict)    # time per stage (streams.metrics.STAGES)
 
@@ -185,16 +192,30 @@ def parse_batch(messages, key: bytes, topic: str = "posts.raw", now: datetime | 
     return result
 
 
-def enrich_posts(result: BatchResult, enricher) -> list:
+def enrichment_inputs(posts: list[RawPost]) -> list[dict]:
+    """What the enricher reads of each valid post."""
+    return [{"text": p.text, "region_hint": p.region_hint or None, "place_hint": p.place_hint or None,
+             "community": p.community_name or None, "geo": {"lat": p.lat, "lon": p.lon} if p.lat is not None else None}
+            for p in posts]
+
+
+def enrich_and_detect(enricher, inputs: list[dict]) -> tuple[list, list, list]:
+    """What and where of each post, the fast lane's missing-person test, and the incident signature
+    of the posts that will join incidents (complaints and missing persons; None for the others):
+    the pure, per-post step, the one the worker's enrichment process runs (streams/enrich_process.py)."""
+    enrichments = enricher.enrich_batch(inputs)
+    missing = [detect_missing_person(p["text"]) for p in inputs]
+    signatures = [signature(p["text"]) if m or getattr(e, "is_complaint", False) else None
+                  for p, e, m in zip(inputs, enrichments, missing)]
+    return enrichments, missing, signatures
+
+
+def enrich_posts(result: BatchResult, enrich: Callable[[list[dict]], tuple[list, list, list]]) -> list:
     """Step 1 of ``enrich_batch``: what and where of each valid post (no state touched, so it may run
-    while the previous batch is being written)."""
+    while the previous batch is being written). ``enrich``: ``enrich_and_detect`` with an enricher
+    bound, or ``EnrichmentProcess.enrich``."""
     t0 = perf_counter()
-    enrichments = enricher.enrich_batch([
-        {"text": p.text, "region_hint": p.region_hint or None, "place_hint": p.place_hint or None,
-         "community": p.community_name or None, "geo": {"lat": p.lat, "lon": p.lon} if p.lat is not None else None}
-        for p in result.posts
-    ])
-    result.missing_person = [detect_missing_person(p.text) for p in result.posts]   # the fast lane's test
+    enrichments, result.missing_person, result.signatures = enrich(enrichment_inputs(result.posts))
     result.seconds["enrich"] = perf_counter() - t0
     return enrichments
 
@@ -209,13 +230,14 @@ def assign_incidents(result: BatchResult, enrichments: list, builder: IncidentBu
     known = known or {}
     touched: dict[str, OpenIncident] = {}
     lane = result.missing_person or [detect_missing_person(p.text) for p in result.posts]
-    for p, e, missing in zip(result.posts, enrichments, lane):
+    sigs = result.signatures or [None] * len(result.posts)
+    for p, e, missing, sig in zip(result.posts, enrichments, lane, sigs):
         if not hasattr(e, "sector"):        # Rejected: cannot happen for a validated post, but never crash
             continue
         incident_id = ""
         if e.is_complaint or missing:
             pkey = place_key_for(p.post_id) if missing else place_key_of(e.region, e.municipality, e.oktmo, e.settlement)
-            inc = builder.assign(p.post_id, p.text, p.created_at, pkey, e.sector, e.urgency, known.get(p.post_id))
+            inc = builder.assign(p.post_id, p.text, p.created_at, pkey, e.sector, e.urgency, known.get(p.post_id), sig)
             if inc.is_new and not inc.extra:
                 body, first_due, final_due = route(e.region or "", e.municipality or "", e.sector, inc.first_seen, e.urgency)
                 inc.extra = {
@@ -255,4 +277,4 @@ def enrich_batch(result: BatchResult, enricher, builder: IncidentBuilder, route:
     (``enrich_posts`` then ``assign_incidents``).
 
     ``known``: post_id → incident_id of posts already stored (a replay keeps their incident)."""
-    return assign_incidents(result, enrich_posts(result, enricher), builder, route, known, now)
+    return assign_incidents(result, enrich_posts(result, partial(enrich_and_detect, enricher)), builder, route, known, now)

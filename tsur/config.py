@@ -183,6 +183,7 @@ class Settings:
     airflow_port: int = 8080
     retention_days: dict = field(default_factory=dict)     # kind → days (warehouse/retention.py), 0 = forever
     place_region_centre: bool = True    # a street address and no settlement → the region's centre, as a guess
+    enrich_process: bool = True         # TSUR_ENRICH_PROCESS: the worker enriches in a helper process (a second core)
     sector_model_env: str = ""          # TSUR_SECTOR_MODEL: the sector model artefact (.json + .npz beside it)
     sources_env: str = ""               # TSUR_SOURCES: the collectors' source registry (docs/intake.md)
     vk_token: str = field(default="", repr=False)     # TSUR_VK_TOKEN: a secret, never logged
@@ -288,6 +289,7 @@ class Settings:
             api_read_key=_switch(env, "TSUR_API_READ_KEY", False),
             airflow_port=_int(env, "TSUR_AIRFLOW_PORT", 8080, 1024, 65535),
             place_region_centre=_switch(env, "TSUR_PLACE_REGION_CENTRE", True),
+            enrich_process=_switch(env, "TSUR_ENRICH_PROCESS", True),
             sector_model_env=(env.get("TSUR_SECTOR_MODEL") or "").strip(),
             sources_env=(env.get("TSUR_SOURCES") or "").strip(),
             vk_token=(env.get("TSUR_VK_TOKEN") or "").strip(),

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.integration.stream_harness import valid_posts
+from tests.integration.stream_harness import log_of, valid_posts
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +27,16 @@ def test_posts_flow_through_and_bad_input_is_dead_lettered(stack):
     # stored rows are pseudonymised and keyed by region
     (authors,), = stack.query("SELECT countIf(author_hash LIKE 'id%') FROM posts_raw")
     assert authors == 0
+
+
+def test_worker_enriches_in_its_own_thread_when_told_to(stack):
+    # TSUR_ENRICH_PROCESS=off: no enrichment process, the same rows
+    assert stack.publish(valid_posts(300)) == 300
+    worker = stack.start_worker(env={"TSUR_ENRICH_PROCESS": "off"})
+    assert stack.wait_stored(300, worker=worker) == (300, 300)
+    assert "in the worker)" in log_of(worker) and "in the enrichment process" not in log_of(worker)
+    (complaints,), = stack.query("SELECT countIf(incident_id != '') FROM posts_enriched")
+    assert complaints > 0
 
 
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack):

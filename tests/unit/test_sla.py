@@ -134,6 +134,20 @@ def test_time_zones(cal):
         cal.add_working_hours(datetime(2026, 2, 4, 9), 8, MSK)
 
 
+def test_remembered_working_days_are_the_computed_ones(cal):
+    # the stream asks add_working_days the same question all day: the answers are remembered per
+    # (local day, days, zone) — the same as computing them, whatever the hour or the zone
+    fresh = ProductionCalendar.load()
+    starts = [utc(2026, 12, 20, 0) + timedelta(hours=5 * k) for k in range(60)]
+    for tz in (MSK, YEKT):
+        for days in (1, 3, 10):
+            got = [cal.add_working_days(s, days, tz) for s in starts + starts]
+            want = [fresh._add_working_days(s.astimezone(tz).date(), days, tz) for s in starts + starts]
+            assert got == want
+    assert cal.add_working_days(utc(2026, 1, 30, 3), 1, YEKT) == utc(2026, 2, 2, 13)   # the same day, another zone
+    assert cal.add_working_days(utc(2026, 1, 30, 3), 1, MSK) == utc(2026, 2, 2, 15)
+
+
 def test_working_hours_between(cal):
     # Fri 30 Jan 16:00 → Mon 2 Feb 11:00 MSK: 2 h + 2 h
     a, b = msk(2026, 1, 30, 16), msk(2026, 2, 2, 11)
