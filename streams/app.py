@@ -172,6 +172,13 @@ def spool_payloads(payloads: list[bytes]) -> Path:
     return path
 
 
+def spool_on_stop(payloads: list[bytes], state: str) -> None:
+    """The worker stops with a batch unstored: its events stay unacknowledged (the broker delivers
+    them again) and its payloads are spooled too, for a memory broker that restarted empty."""
+    path = spool_payloads(payloads)
+    log.warning("stopping with %d posts %s; spooled to %s for re-publishing", len(payloads), state, path)
+
+
 async def until_stored(fn, *args) -> object:
     """Run a warehouse call with exponential backoff until it succeeds; the stream waits (backpressure)."""
     delay = RETRY_MIN
@@ -244,79 +251,126 @@ def release(events) -> None:
         e.message.ack(app.consumer)
 
 
+class Flight:
+    """The batches past validation: at most one being enriched and assigned to incidents
+    (``assigning``) and one being written, then sent and acknowledged (``writing``)."""
+
+    def __init__(self):
+        self.assigning: asyncio.Task | None = None
+        self.writing: asyncio.Task | None = None
+
+    async def assigned(self) -> None:
+        """Wait until the batch being assigned is assigned and its writing started."""
+        self.assigning = await finished(self.assigning)
+
+    async def written(self) -> None:
+        """Wait until the batch being written is stored, sent and acknowledged."""
+        self.writing = await finished(self.writing)
+
+    async def drain(self) -> None:
+        await self.assigned()
+        await self.written()
+
+    async def cancel(self) -> None:
+        """Stopping: the batches in flight are cancelled and spool their posts (``assign_batch``,
+        ``store_batch``); their events stay unacknowledged."""
+        tasks = [t for t in (self.assigning, self.writing) if t is not None and not t.done()]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(BaseException):
+                await t
+        self.assigning = self.writing = None
+
+
 @app.agent(posts_raw, concurrency=1)
 async def process_posts(stream):
     """posts.raw → validate → enrich → incidents → ClickHouse → incidents.enriched, alerts.
 
-    Two batches are in flight at a time: while batch N is written (and then its messages sent and
-    its events acknowledged, in ``store_batch``), batch N+1 is validated and enriched — the
-    warehouse works outside the GIL, enrichment inside it. Everything that reads or changes the
-    stream's state (the lookup of stored posts, incidents, tension) waits until batch N is stored,
-    so the batches change the state in order, as one at a time would."""
+    Three batches are in flight at a time: batch N is written (then its messages sent and its
+    events acknowledged: ``store_batch``); batch N+1 is assigned to incidents (``assign_batch``: once
+    it is enriched and batch N is stored, the lookup of stored posts, incidents, tension); batch N+2
+    is validated and handed to the enrichment process. The warehouse and the enrichment process work
+    outside the worker's GIL, so the three overlap. Everything that reads or changes the stream's
+    state waits until the batch before is stored, and the batches are assigned one after another, so
+    they change the state in order, as one at a time would."""
     await core.ready.wait()
-    writing: asyncio.Task | None = None         # batch N: stored, sent, acknowledged
+    flight = Flight()
     try:
         async for events in stream.take_events(settings.sink_batch_size, within=settings.sink_batch_seconds):
             hold(events)
-            if core.stale:
-                writing = await finished(writing)
-                core.stale = False
-                await until_stored(core.rebuild_state)
             payloads = [e.value for e in events]
-            t0 = time.perf_counter()
-            result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),
-                                 settings.pseudonym_key, topic=posts_raw.get_topic_name())
-            stages = {"parse": time.perf_counter() - t0}
-            t = time.perf_counter()
-            for dead in result.dead_letters:
-                await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
-            stages["dead_letters"] = time.perf_counter() - t
+            enriching = None
             try:
-                enrichments = await asyncio.to_thread(enrich_posts, result, core.enrich)
+                if core.stale:
+                    await flight.drain()
+                    core.stale = False
+                    await until_stored(core.rebuild_state)
+                t0 = time.perf_counter()
+                result = parse_batch(((e.value, e.message.partition, e.message.offset) for e in events),
+                                     settings.pseudonym_key, topic=posts_raw.get_topic_name())
+                stages = {"parse": time.perf_counter() - t0}
                 t = time.perf_counter()
-                writing = await finished(writing)
-                stages["write_wait"] = time.perf_counter() - t
-                t = time.perf_counter()
-                due = time.monotonic() - core.status_read >= STATUS_REFRESH_S
-                known, changes, restored = await until_stored(_lookup, [p.post_id for p in result.posts],
-                                                              core.status_since if due else None)
-                if due:
-                    core.status_read = time.monotonic()
-                    apply_status_changes(changes, restored)
-                now = datetime.now(timezone.utc)
-                stages["lookup"] = time.perf_counter() - t
-                await asyncio.to_thread(assign_incidents, result, enrichments, core.builder, core.route, known, now)
-                stages.update(result.seconds)
-                t = time.perf_counter()
-                found = [a for a in (core.tension.observe(k, sector, at) for k, sector, at in result.complaints) if a]
-                stages["tension"] = time.perf_counter() - t
+                for dead in result.dead_letters:
+                    await posts_dlq.send(value=json.dumps(dead.to_json(), ensure_ascii=False).encode())
+                stages["dead_letters"] = time.perf_counter() - t
+                enriching = asyncio.ensure_future(asyncio.to_thread(enrich_posts, result, core.enrich))
+                await flight.assigned()         # the batch before: assigned, its writing started
             except asyncio.CancelledError:
-                # nothing of this batch is acknowledged (held); spooled too, for a worker that starts
-                # before the broker re-delivers it
-                path = spool_payloads(payloads)
-                log.warning("stopping with %d unstored posts; spooled to %s for re-publishing", len(payloads), path)
+                if enriching is not None:
+                    enriching.cancel()
+                spool_on_stop(payloads, "being validated")
                 raise
-            except Exception as exc:
-                await dead_letter_batch(events, exc)
-                release(events)
-                continue
-            writing = asyncio.create_task(store_batch(events, result, found, now, stages, t0))
+            flight.assigning = asyncio.create_task(assign_batch(flight, events, payloads, result, enriching, stages, t0))
+        await flight.drain()        # the stream ended (the worker stops): finish the batches in flight
     except asyncio.CancelledError:
-        # stopping: the batch being written is cancelled too, and spools its posts (store_batch)
-        if writing is not None and not writing.done():
-            writing.cancel()
-            with contextlib.suppress(BaseException):
-                await writing
+        # stopping: the batches in flight are cancelled too, and spool their posts
+        await flight.cancel()
         raise
 
 
-async def finished(writing: asyncio.Task | None) -> None:
-    """Wait for the batch in flight to be stored, sent and acknowledged."""
-    if writing is not None:
+async def assign_batch(flight: Flight, events, payloads: list, result, enriching: asyncio.Future,
+                       stages: dict[str, float], t0: float) -> None:
+    """A validated batch, once enriched: wait until the batch before is stored, read which of its posts
+    are stored already (and operators' status changes), assign incidents, count tension; then start
+    writing it. Cancelled (the worker stops): its posts are spooled and its events stay unacknowledged."""
+    try:
+        enrichments = await enriching
+        t = time.perf_counter()
+        await flight.written()
+        stages["write_wait"] = time.perf_counter() - t
+        t = time.perf_counter()
+        due = time.monotonic() - core.status_read >= STATUS_REFRESH_S
+        known, changes, restored = await until_stored(_lookup, [p.post_id for p in result.posts],
+                                                      core.status_since if due else None)
+        if due:
+            core.status_read = time.monotonic()
+            apply_status_changes(changes, restored)
+        now = datetime.now(timezone.utc)
+        stages["lookup"] = time.perf_counter() - t
+        await asyncio.to_thread(assign_incidents, result, enrichments, core.builder, core.route, known, now)
+        stages.update(result.seconds)
+        t = time.perf_counter()
+        found = [a for a in (core.tension.observe(k, sector, at) for k, sector, at in result.complaints) if a]
+        stages["tension"] = time.perf_counter() - t
+    except asyncio.CancelledError:
+        enriching.cancel()
+        spool_on_stop(payloads, "being assigned")
+        raise
+    except Exception as exc:
+        await dead_letter_batch(events, exc)
+        release(events)
+        return
+    flight.writing = asyncio.create_task(store_batch(events, result, found, now, stages, t0))
+
+
+async def finished(task: asyncio.Task | None) -> None:
+    """Wait for a batch's task (assigning, or writing: stored, sent and acknowledged)."""
+    if task is not None:
         try:
-            await writing
-        except Exception:       # store_batch handles its own errors; never blame the next batch for one
-            log.exception("writing the previous batch failed")
+            await task
+        except Exception:       # the tasks handle their own errors; never blame the next batch for one
+            log.exception("a batch in flight failed")
     return None
 
 
@@ -352,8 +406,7 @@ async def store_batch(events, result, found: list, now: datetime, stages: dict[s
         await until_stored(writer.write, batches)
         stages["insert"] = time.perf_counter() - t
     except asyncio.CancelledError:
-        path = spool_payloads([e.value for e in events])
-        log.warning("stopping with %d posts being written; spooled to %s for re-publishing", len(events), path)
+        spool_on_stop([e.value for e in events], "being written")
         raise
     except Exception as exc:
         await dead_letter_batch(events, exc)

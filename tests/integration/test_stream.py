@@ -39,6 +39,22 @@ def test_worker_enriches_in_its_own_thread_when_told_to(stack):
     assert complaints > 0
 
 
+def test_worker_stopped_mid_stream_loses_nothing(stack):
+    # SIGTERM while batches are in flight (validated, enriched, being written): the worker finishes
+    # them or spools them, and the next worker goes on; nothing is lost or counted twice
+    n = 6000
+    assert stack.publish(valid_posts(n)) == n
+    worker = stack.start_worker("worker-1")
+    stack.wait_stored(n // 4, timeout=120, worker=worker)
+    assert worker.stop(timeout=60) is not None
+    log = log_of(worker)
+    assert "a batch in flight failed" not in log and "internal error" not in log, log[-3000:]
+    assert stack.stored()[0] < n, "stopped mid-stream"
+    worker = stack.start_worker("worker-2")
+    assert stack.wait_stored(n, timeout=180, worker=worker) == (n, n)
+    assert not list(stack.s.spool_dir.glob("posts.raw-*.jsonl")), "a spool is re-published and emptied"
+
+
 def test_worker_killed_mid_stream_loses_and_duplicates_nothing(stack):
     n = 6000
     assert stack.publish(valid_posts(n)) == n
