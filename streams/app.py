@@ -98,7 +98,7 @@ class Core:
     def __init__(self):
         self.ready = asyncio.Event()
         self._models_lock = threading.Lock()
-        self.enrich = None                          # posts → (enrichments, missing-person results)
+        self.enrich = None                          # inputs → (enrichments, missing-person results, signatures)
         self.process = None                         # the enrichment process, when there is one
         self.route = None
         self.builder = IncidentBuilder(reopen_window=REOPEN)

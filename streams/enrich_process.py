@@ -104,7 +104,7 @@ class EnrichmentProcess:
         self.version = value
 
     def enrich(self, inputs: list[dict]) -> tuple[list, list]:
-        """(enrichments, missing-person results) of the posts (``streams.pipeline.enrich_and_detect``)."""
+        """(enrichments, missing-person results, incident signatures) of the posts (``streams.pipeline.enrich_and_detect``)."""
         with self._lock:
             for attempt in (1, 2):
                 try:

@@ -82,7 +82,7 @@ def test_an_error_is_reported_and_the_process_goes_on(process, inputs):
     assert process._proc.pid == pid and len(process.enrich(inputs[:5])[0]) == 5
 
 
-def test_it_leaves_with_its_worker_even_after_sigkill(tmp_path):
+def test_it_leaves_with_its_worker_even_after_sigkill():
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
