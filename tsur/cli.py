@@ -9,13 +9,12 @@ import json
 import os
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
-from tsur import processes
 from nlp.corpus import SECTORS
-from tsur.config import PROJECT_ROOT, ConfigError, Settings
-
+from tsur import processes
+from tsur.config import ConfigError, Settings
 from tsur.errors import CommandError
 
 
@@ -283,7 +282,7 @@ def cmd_enrich(args) -> int:
     bar = tqdm(total=total, unit=" posts", desc="enrich", disable=args.out == "-" and args.file == "-", mininterval=1.0, file=sys.stderr)
 
     def flush(batch):
-        posts, results = [], []
+        posts = []
         for line in batch:
             try:
                 posts.append(json.loads(line))
@@ -442,7 +441,7 @@ def cmd_up(args) -> int:
     for port, var in ports.items():
         if processes.port_open("127.0.0.1", port):
             raise CommandError(f"port {port} is already in use; stop what listens there or change {var}")
-    argv = [sys.executable, "-m", "tsur.supervisor", "--workers", str(args.workers)]
+    argv = [sys.executable, "-m", supervisor.SUPERVISOR_MODULE, "--workers", str(args.workers)]
     argv += ["--no-airflow"] * args.no_airflow + ["--no-dashboard"] * args.no_dashboard
     supervisor.state_path(s).unlink(missing_ok=True)
     child = processes.start("supervisor", argv, s.logs_dir, cwd=None)

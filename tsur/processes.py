@@ -21,6 +21,28 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def running(pid: int, command: str) -> bool:
+    """Whether ``pid`` is a live process whose command line holds ``command``. A PID file outlives
+    a process killed with SIGKILL: its PID may then belong to a zombie not reaped yet (an init that
+    reaps slowly) or, later, to an unrelated process; ``os.kill(pid, 0)`` says yes to both. Where
+    there is no /proc, that is all we can ask."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:             # alive, another user's: not ours
+        return False
+    proc = Path("/proc") / str(pid)
+    if not proc.is_dir():
+        return True
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except (OSError, IndexError):       # gone between the two looks
+        return False
+    return state not in ("Z", "X") and command in cmdline
+
+
 @dataclass
 class Child:
     name: str

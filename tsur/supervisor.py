@@ -31,6 +31,7 @@ from tsur.config import PROJECT_ROOT, Settings
 STOP_TIMEOUT = 20.0
 COLLECTOR_PLATFORMS = ("vk", "telegram", "ok")     # metrics on TSUR_COLLECTOR_PORT + their index
 MAX_RESTARTS, RESTART_WINDOW = 5, 600.0
+SUPERVISOR_MODULE = "tsur.supervisor"           # `python -m tsur.supervisor`, as `tsur up` starts it
 
 
 def run_dir(s: Settings) -> Path:
@@ -53,13 +54,13 @@ def read_state(s: Settings) -> dict | None:
 
 
 def supervisor_pid(s: Settings) -> int | None:
-    """The PID of a running supervisor for this data dir, or None."""
+    """The PID of a running supervisor for this data dir, or None. A PID file left by a supervisor
+    killed with SIGKILL names a zombie or, later, someone else: neither counts."""
     try:
         pid = int(pid_path(s).read_text().strip())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    return pid if processes.running(pid, SUPERVISOR_MODULE) else None
 
 
 def _http_ok(url: str, timeout: float = 3.0) -> tuple[bool, str]:

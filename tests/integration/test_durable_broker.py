@@ -137,14 +137,14 @@ def test_everything_killed_at_once_then_up_again_processes_the_backlog(durable_e
     up = _tsur(env, "up", "--no-airflow", "--no-dashboard", "--wait", "180", timeout=240)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
+        state = json.loads(_tsur(env, "status", "--json").stdout)     # asked before the stream: no delay at the kill
+        pids = [state["supervisor_pid"]] + [c["pid"] for c in state["components"] if c["pid"]]
+        assert {c["name"] for c in state["components"]} >= {"broker-s3", "broker", "worker"}
         assert stack.publish(valid_posts(n)) == n
         deadline = time.monotonic() + 120
         while stack.stored()[1] < n // 10:
             assert time.monotonic() < deadline, "nothing stored"
-            time.sleep(0.2)
-        state = json.loads(_tsur(env, "status", "--json").stdout)
-        pids = [state["supervisor_pid"]] + [c["pid"] for c in state["components"] if c["pid"]]
-        assert {c["name"] for c in state["components"]} >= {"broker-s3", "broker", "worker"}
+            time.sleep(0.05)
         for pid in pids:                                     # a power cut, as far as processes go
             try:
                 os.killpg(pid, signal.SIGKILL) if pid != state["supervisor_pid"] else os.kill(pid, signal.SIGKILL)
@@ -155,6 +155,7 @@ def test_everything_killed_at_once_then_up_again_processes_the_backlog(durable_e
         assert backlog_left > 0, "the worker finished before the kill: nothing to prove"
         again = _tsur(env, "up", "--no-airflow", "--no-dashboard", "--wait", "180", timeout=240)
         assert again.returncode == 0, again.stdout + again.stderr
+        assert "already up" not in again.stdout + again.stderr, "the killed supervisor's PID file was taken for a live one"
         got = stack.wait_stored(n, timeout=180)
         time.sleep(2)
         acc = account(stack, n)
