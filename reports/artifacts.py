@@ -24,12 +24,18 @@ def replace_region_day(client, table: str, query: str, day: date, region: str) -
 
 
 def publish(client, day: date, region: str, product: str, files: list[tuple[str, Path]], scope: str | None = None) -> int:
-    """Replace the listing of (scope, path) files of a product for a region-day; with ``scope``, only
-    that scope's listing (one municipality's task of a mapped DAG)."""
-    client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String} "
-                   "AND ({every:Bool} OR scope = {s:String})",
-                   parameters={"d": day, "r": region, "p": product, "s": scope or "", "every": scope is None})
+    """List (scope, path) files of a product for a region-day.
+
+    Without ``scope``: replace the region-day's whole listing (``files=[]`` empties it). With
+    ``scope`` (one municipality's task of a mapped DAG): add that scope's files only. The mapped DAGs
+    empty the listing once before their mapped tasks run, so a task needs no DELETE of its own: a
+    retried task lists the same (day, region, product, scope, path) keys again, which the
+    ReplacingMergeTree keeps once (read with FINAL). One lightweight DELETE per task cost ≈ 130 ms
+    on the demo's store (a mutation over the month's parts), 5.6 s of sla_daily's 17 s."""
     now = datetime.now(timezone.utc)
+    if scope is None:
+        client.command("DELETE FROM published_reports WHERE day = {d:Date} AND region = {r:String} AND product = {p:String}",
+                       parameters={"d": day, "r": region, "p": product})
     rows = [[day, region, product, s, str(path), now] for s, path in files if scope is None or s == scope]
     if rows:
         client.insert("published_reports", rows, column_names=["day", "region", "product", "scope", "path", "created_at"])

@@ -147,3 +147,26 @@ def test_a_held_session_is_given_back_only_when_another_process_waits(settings):
     dead.wait()
     (marks / f"{dead.pid}-1").touch()                  # the mark of a process killed while it waited
     assert not others_waiting(dsn) and not list(marks.iterdir())
+
+
+def test_published_listing_is_emptied_per_region_day_and_a_retried_scope_is_listed_once(settings, tmp_path):
+    """reports.artifacts.publish: without a scope it replaces the region-day's listing; with one it only
+    adds (the mapped DAGs empty the listing first), and a retried scope's files are listed once."""
+    from datetime import date
+
+    from reports.artifacts import publish
+
+    day, other = date(2026, 11, 20), date(2026, 11, 21)
+    listing = ("SELECT scope, path FROM published_reports FINAL WHERE day = {d:Date} AND product = 'sla' "
+               "ORDER BY scope, path")
+    with warehouse_session(settings.clickhouse_dsn) as c:
+        migrate(c, log=lambda m: None)
+        publish(c, other, "R", "sla", [("01", tmp_path / "old.pdf")], scope="01")
+        for oktmo in ("01", "02", "01"):                         # "01" retried
+            publish(c, day, "R", "sla", [(oktmo, tmp_path / f"sla-{oktmo}.pdf"), ("99", tmp_path / "not-mine.pdf")],
+                    scope=oktmo)
+        assert c.query(listing, parameters={"d": day}).result_rows == [
+            ("01", str(tmp_path / "sla-01.pdf")), ("02", str(tmp_path / "sla-02.pdf"))]
+        assert publish(c, day, "R", "sla", []) == 0                # a re-run of the day starts empty …
+        assert c.query(listing, parameters={"d": day}).result_rows == []
+        assert c.query(listing, parameters={"d": other}).result_rows == [("01", str(tmp_path / "old.pdf"))]  # … that day only
