@@ -31,7 +31,7 @@ from pathlib import Path
 
 import faust
 
-from streams import state
+from streams import kafka_transport, state
 from streams.incident_builder import WINDOW, IncidentBuilder
 from streams.metrics import Metrics
 from streams.notify import Channels, Notifier, parse_alert
@@ -54,10 +54,11 @@ from warehouse.session import WarehouseError
 
 log = logging.getLogger("tsur.worker")
 settings = Settings.from_env()
+kafka_transport.ConsumerThread.fetch_wait_ms = settings.fetch_wait_ms
 
 app = faust.App(
     "tsur",
-    broker=settings.broker_url,
+    broker=kafka_transport.faust_broker_url(settings.broker_url),
     value_serializer="raw",
     key_serializer="raw",
     topic_partitions=settings.topic_partitions,

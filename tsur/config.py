@@ -171,6 +171,7 @@ class Settings:
     broker_retention_mb: int
     sink_batch_size: int
     sink_batch_seconds: float
+    fetch_wait_ms: int
     warehouse_lock_timeout: float
     worker_web_port: int
     airflow_conn_id: str
@@ -278,6 +279,7 @@ class Settings:
             topic_partitions=_int(env, "TSUR_TOPIC_PARTITIONS", 4, 1, 1024),
             sink_batch_size=_int(env, "TSUR_SINK_BATCH_SIZE", 2000, 1, 1_000_000),
             sink_batch_seconds=_float(env, "TSUR_SINK_BATCH_SECONDS", 0.5, 0.01, 600),
+            fetch_wait_ms=_int(env, "TSUR_FETCH_WAIT_MS", 200, 1, 60_000),
             warehouse_lock_timeout=_float(env, "TSUR_WAREHOUSE_LOCK_TIMEOUT", 120.0, 0.1, 3600),
             worker_web_port=_int(env, "TSUR_WORKER_WEB_PORT", 6066, 1024, 65535),
             airflow_conn_id=env.get("TSUR_AIRFLOW_CONN_ID") or "tsur_warehouse",

@@ -20,6 +20,7 @@ def test_defaults_point_at_embedded_store(tmp_path):
     ({"TSUR_TOPIC_PARTITIONS": "many"}, "TSUR_TOPIC_PARTITIONS"),
     ({"TSUR_TOPIC_PARTITIONS": "0"}, "out of range"),
     ({"TSUR_SINK_BATCH_SECONDS": "-1"}, "TSUR_SINK_BATCH_SECONDS"),
+    ({"TSUR_FETCH_WAIT_MS": "0"}, "TSUR_FETCH_WAIT_MS"),
     ({"TSUR_PSEUDONYM_KEY": "short"}, "TSUR_PSEUDONYM_KEY"),
 ])
 def test_bad_settings_name_the_variable(tmp_path, env, needle):
