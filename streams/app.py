@@ -482,6 +482,10 @@ async def store_status_events(stream):
             metrics.dead_letters += len(events)
             continue
         metrics.status_events += len(rows)
+        # the next batch of posts reads the status changes now, not up to STATUS_REFRESH_S later: a
+        # complaint right after a resolution stored by this worker reopens the incident (the
+        # periodic read remains for statuses stored by other workers)
+        core.status_read = 0.0
 
 
 notifier = Notifier(Channels.from_settings(settings))

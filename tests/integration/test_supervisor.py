@@ -90,6 +90,15 @@ def test_up_schedule_restart_down(tsur_env, settings):
                 break
             time.sleep(2)
         assert w["restarts"] >= 1 and w["status"] == "healthy", w
+        # … and stores the posts it had not acknowledged (healthy comes before its partitions are
+        # assigned again: the killed member holds them until its session times out)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            q = _tsur(env, "query", "--format", "csv", "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'vk'")
+            if q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "20":
+                break
+            time.sleep(2)
+        assert q.stdout.strip().splitlines()[-1] == "20", q.stdout + q.stderr
 
         # posts_daily runs on its schedule (every minute here) and succeeds; the API lists the run
         deadline = time.monotonic() + 120
