@@ -14,6 +14,7 @@ from reports import artifacts, chronic
 from reports.dag_defaults import (
     RENDER_POOL,
     daily_dag_args,
+    log_written,
     mail_reports,
     regions,
     report_day,
@@ -45,7 +46,7 @@ def chronic_problems_dag():
         return out
 
     @task(pool=RENDER_POOL, map_index_template="{{ target_name }}")
-    def report(target: dict, logical_date=None) -> dict:
+    def report(target: dict, logical_date=None) -> None:
         get_current_context()["target_name"] = target["municipality"] or target["region"]
         day, region, muni = report_day(logical_date), target["region"], target["municipality"]
         with hook_client() as client:
@@ -54,8 +55,8 @@ def chronic_problems_dag():
         scope = target["oktmo"]
         with hook_client() as client:
             artifacts.publish(client, day, region, "chronic", [(scope, p) for p in files.values()], scope=scope)
-        sent, email = mail_reports(lambda recipients, send, sender: chronic.deliver([(muni, files)], recipients, day, send, sender))
-        return {"files": [str(p) for p in files.values()], "emails": sent, "email": email}
+        emails = mail_reports(lambda recipients, send, sender: chronic.deliver([(muni, files)], recipients, day, send, sender))
+        log_written(muni or region, files.values(), emails)
 
     report.expand(target=targets(build.expand(region=regions())))
 

@@ -13,6 +13,7 @@ from reports.dag_defaults import (
     RENDER_POOL,
     check_input_task,
     daily_dag_args,
+    log_written,
     regions,
     report_day,
     reports_dir,
@@ -45,7 +46,7 @@ def heatmap_daily_dag():
         return out
 
     @task(pool=RENDER_POOL, map_index_template="{{ map_name }}")
-    def draw(target: dict, logical_date=None) -> list[str]:
+    def draw(target: dict, logical_date=None) -> None:
         from geo.municipal_areas import MunicipalAreas
 
         get_current_context()["map_name"] = target["municipality"] or target["region"]
@@ -56,7 +57,7 @@ def heatmap_daily_dag():
                              artifacts.day_dir(reports_dir(), region, day))
         with hook_client() as client:
             artifacts.publish(client, day, region, "heatmap", files, scope=scope)
-        return [str(p) for _, p in files]
+        log_written(target["municipality"] or region, [p for _, p in files])
 
     draw.expand(target=maps(build.expand(region=check_input_task().expand(region=regions()))))
 

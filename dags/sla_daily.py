@@ -13,6 +13,7 @@ from reports.dag_defaults import (
     RENDER_POOL,
     check_input_task,
     daily_dag_args,
+    log_written,
     mail_reports,
     regions,
     report_day,
@@ -42,7 +43,7 @@ def sla_daily_dag():
         return out
 
     @task(pool=RENDER_POOL, map_index_template="{{ municipality }}")
-    def report(target: dict, logical_date=None) -> dict:
+    def report(target: dict, logical_date=None) -> None:
         get_current_context()["municipality"] = target["municipality"]
         day, region, oktmo = report_day(logical_date), target["region"], target["oktmo"]
         with hook_client() as client:
@@ -50,9 +51,9 @@ def sla_daily_dag():
         files = sla.write(data, artifacts.day_dir(reports_dir(), region, day))
         with hook_client() as client:
             artifacts.publish(client, day, region, "sla", [(oktmo, p) for p in files.values()], scope=oktmo)
-        sent, email = mail_reports(lambda recipients, send, sender: sla.deliver(
+        emails = mail_reports(lambda recipients, send, sender: sla.deliver(
             [(target["municipality"], oktmo, files)], recipients, day, region, send, sender))
-        return {"files": [str(p) for p in files.values()], "emails": sent, "email": email}
+        log_written(target["municipality"], files.values(), emails)
 
     report.expand(target=municipalities(build.expand(region=check_input_task().expand(region=regions()))))
 

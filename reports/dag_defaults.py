@@ -118,6 +118,15 @@ def region_report_dag(dag_id: str, cron: str, period_days: int, product: str, bu
     return region_report()
 
 
+def log_written(target: str, files, emails: tuple[int, str] | None = None) -> None:
+    """What a mapped report task wrote, in its log. The tasks return nothing: an XCom push is one more
+    execution-API round trip per task instance (≈ 25 ms of the demo's ≈ 125 ms per SLA report)."""
+    import logging
+
+    sent = f"; e-mails {emails[0]} ({emails[1]})" if emails is not None else ""
+    logging.getLogger("tsur.reports").info("%s: %s%s", target, ", ".join(str(p) for p in files), sent)
+
+
 def mail_reports(deliver) -> tuple[int, str]:
     """E-mail through the Airflow SMTP connection TSUR_SMTP_CONN_ID, when it is set:
     ``deliver(recipients, send, sender) -> messages sent``. Returns (sent, "on" or why it is off)."""
