@@ -5,7 +5,7 @@
 # Both get the shared code (tsur, intake, nlp, geo, warehouse, streams, reports) installed editable.
 # Everything is byte-compiled at install (--compile-bytecode, compileall): with PYTHONDONTWRITEBYTECODE
 # set, as on many CI machines, every process would otherwise recompile Airflow on each start
-# (import airflow 4.3 s -> 1.8 s, the worker's imports 2.0 s -> 0.9 s; measured in docs/capacity.md).
+# (import airflow 4.3 s -> 1.8 s, the worker's imports 2.0 s -> 0.9 s; docs/daily-products.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never UV_LINK_MODE="${UV_LINK_MODE:-hardlink}"

@@ -19,6 +19,17 @@ def _tsur(env, *args, timeout=120):
     return subprocess.run(tsur_cmd(*args), env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _wait_count(env, sql: str, expected: str, timeout: float = 120) -> None:
+    """Until `tsur query` of a count gives ``expected``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        q = _tsur(env, "query", "--format", "csv", sql)
+        if q.returncode == 0 and q.stdout.strip().splitlines()[-1] == expected:
+            return
+        time.sleep(2)
+    assert q.stdout.strip().splitlines()[-1] == expected, q.stdout + q.stderr
+
+
 def _pids_alive(pids) -> list[int]:
     alive = []
     for pid in pids:
@@ -58,13 +69,7 @@ def test_up_schedule_restart_down(tsur_env, settings):
         pids = [c["pid"] for c in state["components"]]
 
         # the collector's posts are stored, and `tsur status` shows its source
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            q = _tsur(env, "query", "--format", "csv", "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'telegram'")
-            if q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "12":
-                break
-            time.sleep(2)
-        assert q.stdout.strip().splitlines()[-1] == "12", q.stdout + q.stderr
+        _wait_count(env, "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'telegram'", "12")
         time.sleep(3)
         status = _tsur(env, "status").stdout
         assert "telegram:channel:ustlabinsk24" in status and " ok " in status, status
@@ -92,13 +97,7 @@ def test_up_schedule_restart_down(tsur_env, settings):
         assert w["restarts"] >= 1 and w["status"] == "healthy", w
         # … and stores the posts it had not acknowledged (healthy comes before its partitions are
         # assigned again: the killed member holds them until its session times out)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            q = _tsur(env, "query", "--format", "csv", "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'vk'")
-            if q.returncode == 0 and q.stdout.strip().splitlines()[-1] == "20":
-                break
-            time.sleep(2)
-        assert q.stdout.strip().splitlines()[-1] == "20", q.stdout + q.stderr
+        _wait_count(env, "SELECT uniqExact(post_id) FROM posts_raw WHERE source = 'vk'", "20")
 
         # posts_daily runs on its schedule (every minute here) and succeeds; the API lists the run
         deadline = time.monotonic() + 120
