@@ -54,3 +54,26 @@ def test_the_worker_speaks_to_the_same_brokers_through_its_transport():
 
     assert faust_broker_url("kafka://a:9092;kafka://b:19092") == "tsur-kafka://a:9092;tsur-kafka://b:19092"
     assert by_url(faust_broker_url("kafka://127.0.0.1:19092")) is Transport
+
+
+@pytest.mark.parametrize("prefix, delimiter, marker, marker_is_prefix, max_keys", [
+    ("clusters/c/topics/posts.raw/partitions/0000000000/records/", "", "", False, 1000),
+    ("clusters/c/topics/posts.raw/partitions/0000000000/records/", "", "", False, 1),       # one page …
+    ("clusters/c/topics/posts.raw/partitions/0000000000/records/",                          # … and the next
+     "", "clusters/c/topics/posts.raw/partitions/0000000000/records/00000000000000000000.batch", False, 1),
+    ("clusters/c/topics/", "/", "", False, 1000),
+    ("clusters/c/topics/", "/", "clusters/c/topics/alerts/", True, 1000),
+    ("", "/", "", False, 1000),
+    ("clusters/c/", "", "", False, 0),
+])
+def test_a_page_is_what_localbucket_itself_gives(bucket, prefix, delimiter, marker, marker_is_prefix, max_keys):
+    """tsur.broker_s3._list_entries keeps localbucket's paging, markers and common prefixes: compared
+    with localbucket's own S3Handler._list_entries (which walks the whole bucket) on the same bucket."""
+    import localbucket
+
+    from tsur.broker_s3 import _list_entries
+
+    ours = _list_entries(None, bucket, prefix, delimiter, marker, marker_is_prefix, max_keys)
+    theirs = localbucket.S3Handler._list_entries(None, bucket, prefix, delimiter, marker, marker_is_prefix, max_keys)
+    assert ours == theirs
+    assert ours[0] or ours[1] or max_keys == 0
